@@ -1,0 +1,32 @@
+// `p4dp`: the command-line entry point. Parses the subcommand and hands over to it.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace p4dp::cli {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "p4dp: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace p4dp::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"p4dp: a health data warehouse for French primary care"};
+  app.set_version_flag("--version", std::string("p4dp ") + P4DP_VERSION);
+  app.require_subcommand(1);
+  p4dp::cli::RunFn run;
+  p4dp::cli::RegisterSynth(app, run);
+  p4dp::cli::RegisterServe(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Misuse exits with 2, --help and --version with 0 (CLI11's convention).
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  return run ? run() : 2;
+}
