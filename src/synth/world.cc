@@ -52,7 +52,7 @@ struct IndicatorSeason {
 // ILI starts between ISO weeks 46 and 3; gastroenteritis peaks around the new year;
 // bronchiolitis starts in October; varicella peaks in spring.
 constexpr IndicatorSeason kSeasons[] = {
-    {Indicator::kIli, 46, 10, 1.3, 1.9, 550, 1300, 3},
+    {Indicator::kIli, 46, 10, 1.3, 1.9, 500, 1150, 3},
     {Indicator::kGastro, 47, 6, 1.5, 2.2, 180, 420, 2},
     {Indicator::kBronchiolitis, 40, 5, 2.0, 2.6, 1500, 3000, 2},
     {Indicator::kVaricella, 5, 6, 3.0, 4.0, 30, 60, 2},
