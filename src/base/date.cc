@@ -29,8 +29,8 @@ bool IsValidDate(int year, int month, int day) {
 
 Days ToDays(const YearMonthDay& ymd) {
   P4DP_ASSERT(IsValidDate(ymd.year, ymd.month, ymd.day));
-  date::sys_days sd =
-      date::year(ymd.year) / static_cast<unsigned>(ymd.month) / static_cast<unsigned>(ymd.day);
+  date::sys_days sd = date::year(ymd.year) / date::month(static_cast<unsigned>(ymd.month)) /
+                      date::day(static_cast<unsigned>(ymd.day));
   return static_cast<Days>(sd.time_since_epoch().count());
 }
 
@@ -76,7 +76,8 @@ int IsoWeeksInYear(int iso_year) {
 
 Days IsoWeekMonday(IsoWeek week) {
   P4DP_ASSERT(week.week >= 1 && week.week <= IsoWeeksInYear(week.year));
-  auto w = iso_week::year(week.year) / static_cast<unsigned>(week.week) / iso_week::mon;
+  auto w = iso_week::year(week.year) / iso_week::weeknum(static_cast<unsigned>(week.week)) /
+           iso_week::mon;
   return static_cast<Days>(date::sys_days(w).time_since_epoch().count());
 }
 

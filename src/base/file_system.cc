@@ -172,8 +172,8 @@ int FaultInjectingFileSystem::CallsForTesting(Op op) const {
 
 Status FaultInjectingFileSystem::Tick(Op op) {
   auto i = static_cast<size_t>(op);
-  ++calls_[i];
-  if (fail_at_[i] != 0 && calls_[i] == fail_at_[i]) {
+  int call = ++calls_[i];  // one atomic step, so that exactly one caller sees the armed count
+  if (fail_at_[i] != 0 && call == fail_at_[i]) {
     static constexpr const char* kNames[] = {"write", "sync", "rename"};
     return Status::IoError(std::string("injected ") + kNames[i] + " failure");
   }

@@ -51,7 +51,10 @@ class Xoshiro256 {
   }
   // Uniform integer in [lo, hi], requires lo <= hi.
   int64_t Between(int64_t lo, int64_t hi) {
-    return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo) + 1));
+    // Unsigned arithmetic: the width of [INT64_MIN, INT64_MAX] does not fit an int64_t.
+    uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+    uint64_t offset = span == UINT64_MAX ? Next() : Below(span + 1);
+    return static_cast<int64_t>(static_cast<uint64_t>(lo) + offset);
   }
   bool Bernoulli(double p) { return Uniform() < p; }
   // Standard normal by Box-Muller (std::normal_distribution is not portable across

@@ -21,6 +21,14 @@ int main(int argc, char** argv) {
   p4dp::cli::RunFn run;
   p4dp::cli::RegisterSynth(app, run);
   p4dp::cli::RegisterServe(app, run);
+  if (argc > 1 && argv[1][0] != '-') {
+    try {
+      app.get_subcommand(argv[1]);
+    } catch (const CLI::OptionNotFound&) {
+      std::fprintf(stderr, "p4dp: unknown command '%s' (see p4dp --help)\n", argv[1]);
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

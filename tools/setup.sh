@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything p4dp needs on Debian 12 (packages, npm modules) and builds it.
+# Idempotent: installs only what is missing, rebuilds only what changed.
+# Usage: bash tools/setup.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${1:-build}
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git python3 clang-format-14 time
+  libboost1.74-dev nlohmann-json3-dev libsimdjson-dev libzstd-dev zstd libcli11-dev
+  libspdlog-dev libfmt-dev libhowardhinnant-date-dev libsodium-dev libxxhash-dev
+  libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev curl
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node.js and npm: any recent Node.js already installed will do; otherwise Debian's.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
+fi
+
+# npm modules, pinned by package-lock.json.
+for dir in tools/fhir-validate; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    echo "setup: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$dir/node_modules"
+  fi
+done
+
+echo "setup: building in $build_dir"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir"
