@@ -41,8 +41,8 @@ TEST(Cli, VersionAndHelpSucceed) {
   EXPECT_NE(h.output.find("serve"), std::string::npos) << h.output;
   Outcome s = P4dp("synth --help");
   EXPECT_EQ(s.exit_code, 0);
-  for (const char* option : {"--patients", "--seed", "--from", "--to", "--practices",
-                             "--compress", "--defects", "--out"}) {
+  for (const char* option : {"--patients", "--seed", "--from", "--to", "--practices", "--compress",
+                             "--defects", "--out"}) {
     EXPECT_NE(s.output.find(option), std::string::npos) << option;
   }
 }

@@ -1,0 +1,116 @@
+// `p4dp serve DATA`: serves the HTTP API and the web page for the warehouse in DATA until
+// SIGTERM or SIGINT, then stops gracefully and exits 0. Wiring only: the server layer does
+// the work. The signals are blocked in every thread and taken by one waiting thread.
+#include <CLI/CLI.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "base/file_system.h"
+#include "cli/commands.h"
+#include "server/http_server.h"
+
+namespace p4dp::cli {
+namespace {
+
+constexpr uint16_t kServePortDefault = 8080;
+
+struct ServeArgs {
+  std::string data_dir;
+  uint16_t port = kServePortDefault;
+  std::string bind_address = "127.0.0.1";
+  std::string web_dir;  // empty: $P4DP_WEB_DIR, else the build's web folder
+};
+
+std::string WebDir(const ServeArgs& args) {
+  if (!args.web_dir.empty()) return args.web_dir;
+  if (const char* env = std::getenv("P4DP_WEB_DIR"); env != nullptr && *env != '\0') return env;
+  return P4DP_DEFAULT_WEB_DIR;
+}
+
+// Creates the warehouse folder if it is missing (later issues open the store there).
+Status PrepareDataDir(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_directory(path, ec)) {
+    return Status::InvalidArgument("data folder '" + path + "' is not a folder");
+  }
+  return RealFileSystem().CreateDirectories(path);
+}
+
+// Runs `server` until one of `signals` (blocked in every thread) arrives or Run() fails.
+Status RunUntilSignal(server::HttpServer& server, const sigset_t& signals) {
+  std::atomic<bool> signalled{false};
+  std::thread waiter([&] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    signalled = true;
+    server.Stop();
+  });
+  Status status = server.Run();
+  // Run() failed without a signal: wake the waiter with a signal meant for it alone.
+  if (!signalled) pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  return status;
+}
+
+std::string Url(const std::string& address, uint16_t port) {
+  std::string host = address.find(':') == std::string::npos ? address : "[" + address + "]";
+  return "http://" + host + ":" + std::to_string(port) + "/";
+}
+
+int Serve(const ServeArgs& args) {
+  if (Status s = PrepareDataDir(args.data_dir); !s.ok()) return Fail(s.ToString());
+  std::string web_dir = WebDir(args);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(web_dir, ec)) {
+    return Fail("web folder '" + web_dir + "' not found: pass --web DIR or set P4DP_WEB_DIR");
+  }
+  // Blocked before the server starts its threads, so that they all inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &signals, &previous);
+  server::Router router;
+  server::AddHealthRoute(router, P4DP_VERSION);
+  auto server = server::HttpServer::Create(
+      {.bind_address = args.bind_address, .port = args.port, .web_dir = web_dir},
+      std::move(router));
+  Status status = server.status();
+  if (server.ok()) {
+    std::printf("p4dp: serving %s on %s\n", args.data_dir.c_str(),
+                Url(args.bind_address, (*server)->port()).c_str());
+    std::fflush(stdout);
+    status = RunUntilSignal(**server, signals);
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (!status.ok()) return Fail(status.ToString());
+  return 0;
+}
+
+}  // namespace
+
+void RegisterServe(CLI::App& app, RunFn& run) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "serve", "Serve the HTTP API and the web dashboard of a warehouse until SIGTERM/SIGINT");
+  sub->add_option("DATA", args->data_dir, "The warehouse folder (created if missing)")->required();
+  sub->add_option("--port", args->port, "The TCP port; 0 picks a free one")->capture_default_str();
+  sub->add_option("--bind", args->bind_address, "The IP address to listen on")
+      ->capture_default_str();
+  sub->add_option("--web", args->web_dir,
+                  "The folder of the web page (default: $P4DP_WEB_DIR, else the built one)");
+  sub->callback([args, &run] { run = [args] { return Serve(*args); }; });
+}
+
+}  // namespace p4dp::cli
