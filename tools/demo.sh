@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs and builds p4dp (tools/setup.sh), writes a synthetic population of
-# 10,000 patients into demo/synth (once), and serves the demo warehouse and its web page on
-# http://127.0.0.1:8080/ until Ctrl-C.
+# 10,000 patients into demo/synth, creates an encrypted warehouse in demo/warehouse (its
+# key in demo/warehouse.key), ingests the population, and serves the warehouse and its web
+# page on http://127.0.0.1:8080/ until Ctrl-C. Each step is skipped when already done.
 # Usage: bash tools/demo.sh [PORT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,5 +12,15 @@ p4dp=build/src/cli/p4dp
 if [ ! -f demo/synth/truth/summary.json ]; then
   "$p4dp" synth --patients 10000 --seed 7 --out demo/synth
 fi
+if [ ! -f demo/warehouse/catalog.db ]; then
+  rm -rf demo/warehouse
+  "$p4dp" init demo/warehouse --key-file demo/warehouse.key
+fi
+# Ingestion is idempotent: an interrupted one is completed by running it again.
+if [ ! -f demo/ingested ]; then
+  "$p4dp" ingest demo/warehouse demo/synth --key-file demo/warehouse.key --source demo
+  touch demo/ingested
+fi
+"$p4dp" stats demo/warehouse --key-file demo/warehouse.key
 echo "demo: open http://127.0.0.1:$port/ (Ctrl-C stops the server)"
-exec "$p4dp" serve demo/warehouse --port "$port"
+exec "$p4dp" serve demo/warehouse --key-file demo/warehouse.key --port "$port"

@@ -17,6 +17,8 @@ using RunFn = std::function<int()>;
 
 void RegisterSynth(CLI::App& app, RunFn& run);
 void RegisterServe(CLI::App& app, RunFn& run);
+// init, ingest, stats, verify, quarantine
+void RegisterWarehouseCommands(CLI::App& app, RunFn& run);
 
 // Prints "p4dp: <message>" to stderr and returns the exit code for a failed command (1).
 int Fail(const std::string& message);

@@ -17,7 +17,9 @@
 
 #include "base/file_system.h"
 #include "cli/commands.h"
+#include "cli/warehouse_access.h"
 #include "server/http_server.h"
+#include "server/warehouse_routes.h"
 
 namespace p4dp::cli {
 namespace {
@@ -29,6 +31,8 @@ struct ServeArgs {
   uint16_t port = kServePortDefault;
   std::string bind_address = "127.0.0.1";
   std::string web_dir;  // empty: $P4DP_WEB_DIR, else the build's web folder
+  std::string key_file;
+  std::string source = "default";
 };
 
 std::string WebDir(const ServeArgs& args) {
@@ -83,6 +87,17 @@ int Serve(const ServeArgs& args) {
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
   server::Router router;
   server::AddHealthRoute(router, P4DP_VERSION);
+  // A data folder holding a warehouse is opened (with its key) and its routes served.
+  std::unique_ptr<store::Warehouse> warehouse;
+  if (std::filesystem::exists(args.data_dir + "/catalog.db")) {
+    auto opened = OpenWarehouse(args.data_dir, args.key_file);
+    if (!opened.ok()) {
+      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      return Fail(opened.status().ToString());
+    }
+    warehouse = std::move(*opened);
+    server::AddWarehouseRoutes(router, *warehouse, args.source);
+  }
   auto server = server::HttpServer::Create(
       {.bind_address = args.bind_address, .port = args.port, .web_dir = web_dir},
       std::move(router));
@@ -110,6 +125,12 @@ void RegisterServe(CLI::App& app, RunFn& run) {
       ->capture_default_str();
   sub->add_option("--web", args->web_dir,
                   "The folder of the web page (default: $P4DP_WEB_DIR, else the built one)");
+  sub->add_option("--key-file", args->key_file,
+                  "Master key file (default: $P4DP_MASTER_KEY, else DATA.key)");
+  sub->add_option("--source", args->source,
+                  "Source name given to records POSTed to "
+                  "/api/ingest")
+      ->capture_default_str();
   sub->callback([args, &run] { run = [args] { return Serve(*args); }; });
 }
 

@@ -1,0 +1,45 @@
+// The warehouse's keys. One master key lives outside the data folder (a key file with mode
+// 0600, or the environment variable P4DP_MASTER_KEY); every key used for data is derived
+// from it per purpose (libsodium KDF), so that one category's key reveals nothing of the
+// others. A key check value stored in the data folder tells a wrong master key at open
+// without revealing the key. Functions are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+#include "crypto/aead.h"
+
+namespace p4dp::crypto {
+
+inline constexpr const char* kMasterKeyEnvironmentVariable = "P4DP_MASTER_KEY";
+
+enum class KeyPurpose : uint64_t {
+  kSegments = 1,    // event and patient segments
+  kQuarantine = 2,  // quarantined records
+  kPseudonym = 3,   // patient keys (keyed hash of identifiers)
+  kKeyCheck = 4,    // the key check value
+  kCatalog = 5,     // anything sealed inside the catalog
+  kAudit = 6,       // the audit trail
+};
+
+// Writes a new random master key to `path` (64 hex characters and a newline), created with
+// mode 0600. Refuses to overwrite an existing file.
+Status WriteNewKeyFile(const std::string& path);
+
+// Reads a key file. Fails if it is readable by group or others (mode must be 0600 or
+// 0400), or does not hold exactly 64 hex characters (a trailing newline is allowed).
+// Messages name the file but never show key material.
+Result<Key> ReadKeyFile(const std::string& path);
+
+// The master key from P4DP_MASTER_KEY (64 hex characters); NotFound if unset.
+Result<Key> KeyFromEnvironment();
+
+Key DeriveKey(const Key& master, KeyPurpose purpose);
+
+// A 64-hex-character value computed from the master key, stored in the data folder; equal
+// values mean the same master key.
+std::string KeyCheckValue(const Key& master);
+
+}  // namespace p4dp::crypto

@@ -1,0 +1,422 @@
+#include "ingest/pipeline.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+
+namespace p4dp::ingest {
+
+struct Ingester::Pending {
+  store::Version version;
+  bool is_patient = false;
+  store::PatientRecord patient;
+  store::ResourceRecord resource;
+  std::vector<store::EventRecord> events;
+};
+
+namespace {
+
+constexpr int64_t kProgressIntervalMicros = 2'000'000;
+constexpr const char* kQuarantineAd = "p4dp quarantine record";
+
+// "Patient/123" → "123"; "https://host/fhir/Patient/123" → "123"; "urn:uuid:..." as is.
+std::string_view ReferenceTarget(std::string_view reference, std::string_view type) {
+  if (reference.rfind("urn:", 0) == 0) return reference;
+  std::string prefix = std::string(type) + "/";
+  size_t pos = reference.rfind(prefix);
+  if (pos == std::string_view::npos || (pos > 0 && reference[pos - 1] != '/')) return {};
+  std::string_view rest = reference.substr(pos + prefix.size());
+  size_t history = rest.find("/_history");
+  return rest.substr(0, history);
+}
+
+uint32_t NumericVersion(const std::string& v) {
+  uint64_t n = 0;
+  if (v.empty() || v.size() > 9) return 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return static_cast<uint32_t>(n);
+}
+
+int64_t NowMicros() { return SystemClock().MonotonicMicros(); }
+
+}  // namespace
+
+std::string IngestSummary::ToJson() const {
+  nlohmann::ordered_json j;
+  j["files"] = files;
+  j["records"] = records;
+  j["accepted"] = accepted;
+  j["replaced"] = replaced;
+  j["duplicates"] = duplicates;
+  j["outdated"] = outdated;
+  j["removed"] = removed;
+  j["rejected"] = rejected;
+  j["rejected_by_reason"] = rejected_by_reason;
+  j["skipped_by_type"] = skipped_by_type;
+  j["practices"] = practices;
+  j["medications"] = medications;
+  nlohmann::ordered_json domains;
+  for (int d = 0; d < domain::kDomainCount; ++d) {
+    domains[std::string(domain::DomainName(static_cast<domain::Domain>(d)))] =
+        events_by_domain[static_cast<size_t>(d)];
+  }
+  j["events_by_domain"] = domains;
+  j["bytes"] = bytes;
+  j["seconds"] = std::round(seconds * 100) / 100;
+  return j.dump();
+}
+
+Ingester::Ingester(store::Warehouse& warehouse, IngestOptions options)
+    : warehouse_(warehouse),
+      options_(std::move(options)),
+      pseudonymiser_(warehouse.pseudonym_key()),
+      mapper_(MapperOptions{options_.today}) {}
+
+Ingester::~Ingester() = default;
+
+Status Ingester::EnsureTransaction() {
+  if (txn_) return Status::Ok();
+  txn_ = P4DP_TRY(warehouse_.Begin());
+  source_id_ = P4DP_TRY(txn_->catalog().SourceId(options_.source));
+  return Status::Ok();
+}
+
+Status Ingester::IngestPaths(const std::vector<std::string>& paths) {
+  start_us_ = NowMicros();
+  auto files = P4DP_TRY(ListInputFiles(paths));
+  for (const std::string& file : files) {
+    current_file_ = file;
+    ++summary_.files;
+    Status s = ReadRecords(file, [&](const RawRecord& r) {
+      if (deferred_.ok()) deferred_ = OnRecord(r);
+    });
+    P4DP_TRY(deferred_);
+    P4DP_TRY(s);
+  }
+  P4DP_TRY(Flush());
+  Progress(true);
+  summary_.seconds = static_cast<double>(NowMicros() - start_us_) / 1e6;
+  return Status::Ok();
+}
+
+Status Ingester::IngestBody(std::string_view body, const std::string& name) {
+  start_us_ = NowMicros();
+  current_file_ = name;
+  Status s = ReadBody(body, name, [&](const RawRecord& r) {
+    if (deferred_.ok()) deferred_ = OnRecord(r);
+  });
+  P4DP_TRY(deferred_);
+  P4DP_TRY(s);
+  P4DP_TRY(Flush());
+  summary_.seconds = static_cast<double>(NowMicros() - start_us_) / 1e6;
+  return Status::Ok();
+}
+
+void Ingester::Progress(bool force) {
+  if (!options_.on_progress) return;
+  int64_t now = NowMicros();
+  if (!force && now - last_progress_us_ < kProgressIntervalMicros) return;
+  last_progress_us_ = now;
+  options_.on_progress({summary_.records, summary_.bytes, current_file_});
+}
+
+Status Ingester::OnRecord(const RawRecord& record) {
+  ++summary_.records;
+  summary_.bytes += static_cast<int64_t>(record.json.size()) + 1;
+  if ((summary_.records & 1023) == 0) Progress(false);
+  P4DP_TRY(EnsureTransaction());
+  if (record.too_large) {
+    return Quarantine(record, QuarantineReason::kTooLarge, "", "", "");
+  }
+  MappedResource mapped = mapper_.Map(record.json);
+  uint64_t content_hash = XXH3_64bits(record.json.data(), record.json.size());
+  P4DP_TRY(HandleMapped(record, mapped, content_hash));
+  if (static_cast<int64_t>(pending_.size()) >= options_.batch_resources_max ||
+      pending_events_ >= kIngestBatchEventsMax) {
+    P4DP_TRY(Flush());
+  }
+  return Status::Ok();
+}
+
+uint64_t Ingester::KeyOf(const std::string& type, const std::string& id,
+                         uint64_t content_hash) const {
+  // A resource without an id can only be recognised by its content.
+  if (id.empty())
+    return pseudonymiser_.ResourceKey(options_.source, type, "#" + std::to_string(content_hash));
+  return pseudonymiser_.ResourceKey(options_.source, type, id);
+}
+
+Status Ingester::HandleMapped(const RawRecord& record, MappedResource& m, uint64_t content_hash) {
+  store::Version version{m.last_updated == kNoDate ? store::kNoDay : m.last_updated,
+                         NumericVersion(m.version), content_hash};
+  switch (m.kind) {
+    case MappedKind::kQuarantined:
+      // A plain JSON file beside FHIR data (a manifest, p4dp synth's truth/summary.json) is
+      // not a record: it is counted, not quarantined.
+      if (m.reason == QuarantineReason::kNoResourceType && record.bundle_entry < 0 &&
+          record.file != nullptr && record.file->size() > 5 &&
+          record.file->compare(record.file->size() - 5, 5, ".json") == 0) {
+        ++summary_.skipped_by_type["(not FHIR)"];
+        return Status::Ok();
+      }
+      return Quarantine(record, m.reason, m.resource_type, m.id, m.reason_detail);
+    case MappedKind::kSkipped:
+      ++summary_.skipped_by_type[m.resource_type.empty() ? "?" : m.resource_type];
+      return Status::Ok();
+    case MappedKind::kOrganization: ++summary_.practices; return Status::Ok();
+    case MappedKind::kMedication:
+      ++summary_.medications;
+      medications_["Medication/" + m.id] = m.medication_codes;
+      if (!record.full_url.empty()) medications_[std::string(record.full_url)] = m.medication_codes;
+      return Status::Ok();
+    case MappedKind::kPatient: return HandlePatient(record, m, version);
+    case MappedKind::kEnteredInError: {
+      Pending p;
+      p.version = version;
+      if (m.resource_type == "Patient") {
+        p.is_patient = true;
+        p.patient.deleted = true;
+        p.patient.resource_key = KeyOf(m.resource_type, m.id, content_hash);
+        p.patient.version = version;
+        auto key = ResolvePatient("Patient/" + m.id);
+        if (key) p.patient.key = *key;
+        Stage(p.patient.resource_key, std::move(p));
+        return Status::Ok();
+      }
+      p.resource.resource_key = KeyOf(m.resource_type, m.id, content_hash);
+      p.resource.version = version;
+      p.resource.deleted = true;
+      p.resource.source = source_id_;
+      auto key = ResolvePatient(m.subject_reference);
+      if (key) p.resource.patient = *key;
+      Stage(p.resource.resource_key, std::move(p));
+      return Status::Ok();
+    }
+    case MappedKind::kEvents: return HandleEvents(record, m, version);
+  }
+  return Status::Ok();
+}
+
+Status Ingester::HandlePatient(const RawRecord& record, const MappedResource& m,
+                               const store::Version& version) {
+  const MappedPatient& mp = m.patient;
+  domain::PatientKey key = mp.nir.empty() ? pseudonymiser_.FromLocalId(options_.source, m.id)
+                                          : pseudonymiser_.FromNir(mp.nir);
+  store::Catalog& catalog = txn_->catalog();
+  if (!m.id.empty())
+    P4DP_TRY(catalog.AddPatientLink(pseudonymiser_.Link(options_.source, m.id), key));
+  if (!record.full_url.empty()) {
+    P4DP_TRY(catalog.AddPatientLink(pseudonymiser_.Link(options_.source, record.full_url), key));
+  }
+  Pending p;
+  p.version = version;
+  p.is_patient = true;
+  store::PatientRecord& row = p.patient;
+  row.key = key;
+  row.resource_key = KeyOf("Patient", m.id, version.content_hash);
+  row.version = version;
+  row.source = source_id_;
+  row.sex = mp.sex;
+  row.birth_year = static_cast<int16_t>(mp.birth_year);
+  row.birth_month = static_cast<int8_t>(mp.birth_month);
+  row.death = mp.death == kNoDate ? store::kNoDay : mp.death;
+  row.departement = mp.departement;
+  // The death is an event of its own (domain death), carried by the Patient resource.
+  if (mp.death != kNoDate) {
+    store::EventRecord death;
+    death.patient = key;
+    death.date = mp.death;
+    death.domain = domain::Domain::kDeath;
+    death.source = source_id_;
+    death.resource_key = KeyOf("Patient", m.id, version.content_hash);
+    death.content_hash = version.content_hash;
+    p.events.push_back(std::move(death));
+  }
+  for (const MappedRegistration& r : mp.registrations) {
+    std::string_view target = ReferenceTarget(r.practice_reference, "Organization");
+    row.registrations.push_back(
+        {target.empty() ? 0 : pseudonymiser_.PracticeKey(options_.source, target),
+         r.start == kNoDate ? store::kNoDay : r.start, r.end == kNoDate ? store::kNoDay : r.end});
+  }
+  Stage(row.resource_key, std::move(p));
+  return Status::Ok();
+}
+
+std::optional<domain::PatientKey> Ingester::ResolvePatient(std::string_view reference) {
+  if (reference.empty()) return std::nullopt;
+  // A conditional reference by national identifier needs no link.
+  constexpr std::string_view kByNir = "Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|";
+  if (reference.rfind(kByNir, 0) == 0) {
+    std::string nir = NormaliseNir(reference.substr(kByNir.size()));
+    if (nir.empty()) return std::nullopt;
+    return pseudonymiser_.FromNir(nir);
+  }
+  std::string_view target = ReferenceTarget(reference, "Patient");
+  if (target.empty()) return std::nullopt;
+  return txn_->catalog().FindPatientLink(pseudonymiser_.Link(options_.source, target));
+}
+
+Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
+                              const store::Version& version) {
+  if (m.subject_reference.empty()) {
+    return Quarantine(record, QuarantineReason::kNoSubject, m.resource_type, m.id, "subject");
+  }
+  auto patient = ResolvePatient(m.subject_reference);
+  if (!patient) {
+    return Quarantine(record, QuarantineReason::kUnresolvableSubject, m.resource_type, m.id,
+                      "subject");
+  }
+  if (m.resource_type == "Encounter" && !m.events.empty() && !m.id.empty()) {
+    encounter_dates_["Encounter/" + m.id] = m.events.front().date;
+    if (!record.full_url.empty())
+      encounter_dates_[std::string(record.full_url)] = m.events.front().date;
+  }
+  if (!m.medication_reference.empty()) {
+    auto it = medications_.find(m.medication_reference);
+    if (it != medications_.end()) {
+      for (auto& e : m.events) e.codes = it->second;
+    }
+  }
+  for (auto& e : m.events) {
+    if (e.date != kNoDate) continue;
+    auto it = encounter_dates_.find(m.encounter_reference);
+    if (it == encounter_dates_.end()) {
+      return Quarantine(record, QuarantineReason::kNoUsableDate, m.resource_type, m.id,
+                        "no date of its own and no known encounter");
+    }
+    e.date = it->second;
+  }
+  store::Catalog& catalog = txn_->catalog();
+  Pending p;
+  p.version = version;
+  p.resource.resource_key = KeyOf(m.resource_type, m.id, version.content_hash);
+  p.resource.version = version;
+  p.resource.patient = *patient;
+  p.resource.source = source_id_;
+  for (const MappedEvent& e : m.events) {
+    store::EventRecord ev;
+    ev.patient = *patient;
+    ev.date = e.date;
+    ev.end_date = e.end_date == kNoDate ? store::kNoDay : e.end_date;
+    ev.domain = e.domain;
+    for (const MappedCode& c : e.codes)
+      ev.codes.push_back(P4DP_TRY(catalog.CodeId(c.system, c.code)));
+    std::sort(ev.codes.begin(), ev.codes.end());
+    ev.codes.erase(std::unique(ev.codes.begin(), ev.codes.end()), ev.codes.end());
+    ev.value = e.value;
+    ev.unit = P4DP_TRY(catalog.UnitId(e.unit));
+    ev.source = source_id_;
+    ev.resource_key = p.resource.resource_key;
+    ev.content_hash = version.content_hash;
+    p.events.push_back(std::move(ev));
+  }
+  Stage(p.resource.resource_key, std::move(p));
+  return Status::Ok();
+}
+
+// Keeps the best version of each resource within the batch; an exact repeat is a duplicate.
+void Ingester::Stage(uint64_t resource_key, Pending pending) {
+  auto it = pending_.find(resource_key);
+  if (it != pending_.end()) {
+    if (pending.version == it->second.version) {
+      ++summary_.duplicates;
+      return;
+    }
+    ++summary_.outdated;  // one of the two versions loses
+    if (pending.version < it->second.version) return;
+    pending_events_ -= static_cast<int64_t>(it->second.events.size());
+    pending_.erase(it);
+  }
+  pending_events_ += static_cast<int64_t>(pending.events.size());
+  pending_.emplace(resource_key, std::move(pending));
+}
+
+Status Ingester::Flush() {
+  if (!txn_) return Status::Ok();
+  store::Batch batch;
+  std::vector<uint64_t> keys;
+  keys.reserve(pending_.size());
+  for (const auto& [key, p] : pending_) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  for (uint64_t key : keys) {
+    Pending& p = pending_[key];
+    // Events count in the summary when their resource wins against what is stored.
+    auto verdict = txn_->index().Judge(key, p.version);
+    bool wins = verdict == store::Index::Verdict::kNew || verdict == store::Index::Verdict::kNewer;
+    if (p.is_patient) {
+      if (wins && !p.patient.deleted) {
+        for (const auto& e : p.events) ++summary_.events_by_domain[static_cast<size_t>(e.domain)];
+      }
+      batch.patients.push_back(std::move(p.patient));
+      for (auto& e : p.events) batch.events.push_back(std::move(e));
+      continue;
+    }
+    if (!p.resource.deleted && wins) {
+      for (const auto& e : p.events) ++summary_.events_by_domain[static_cast<size_t>(e.domain)];
+    }
+    batch.resources.push_back(p.resource);
+    for (auto& e : p.events) batch.events.push_back(std::move(e));
+  }
+  pending_.clear();
+  pending_events_ = 0;
+  auto counts = txn_->Commit(std::move(batch));
+  txn_.reset();
+  if (!counts.ok()) return counts.status();
+  summary_.accepted += counts->added;
+  summary_.replaced += counts->replaced;
+  summary_.duplicates += counts->duplicates;
+  summary_.outdated += counts->outdated;
+  summary_.removed += counts->removed;
+  return Status::Ok();
+}
+
+Status Ingester::Quarantine(const RawRecord& record, QuarantineReason reason,
+                            const std::string& resource_type, const std::string& id,
+                            const std::string& detail) {
+  std::string reason_name(QuarantineReasonName(reason));
+  ++summary_.rejected;
+  ++summary_.rejected_by_reason[reason_name];
+  nlohmann::ordered_json q;
+  q["file"] = record.file ? *record.file : current_file_;
+  q["line"] = record.line;
+  if (record.bundle_entry >= 0) q["bundle_entry"] = record.bundle_entry;
+  q["resource_type"] = resource_type;
+  q["id"] = id;
+  q["reason"] = reason_name;
+  q["detail"] = detail;
+  // Invalid JSON is kept by file and line only: it cannot be stripped of identifying fields.
+  std::string stripped = reason == QuarantineReason::kInvalidJson || record.too_large
+                             ? std::string()
+                             : FhirMapper::StripForQuarantine(record.json);
+  if (!stripped.empty()) q["resource"] = nlohmann::json::parse(stripped, nullptr, false);
+  std::string sealed = crypto::Seal(warehouse_.quarantine_key(), q.dump(), kQuarantineAd);
+  store::LinkHash record_key = pseudonymiser_.Link(
+      options_.source, "quarantine:" + q["file"].get<std::string>() + ":" +
+                           std::to_string(record.line) + ":" + std::to_string(record.bundle_entry) +
+                           ":" +
+                           std::to_string(XXH3_64bits(record.json.data(), record.json.size())));
+  return txn_->catalog().AddQuarantine(record_key, reason_name, resource_type, sealed);
+}
+
+Result<std::vector<std::string>> ReadQuarantine(store::Warehouse& warehouse, int64_t limit) {
+  auto rows = P4DP_TRY(warehouse.Quarantined(limit));
+  std::vector<std::string> out;
+  for (const auto& row : rows) {
+    auto plain = crypto::Open(warehouse.quarantine_key(), row.sealed, kQuarantineAd);
+    if (!plain.ok()) {
+      return Status::Corruption("quarantine record " + std::to_string(row.id) +
+                                ": authentication failed");
+    }
+    out.push_back(std::move(*plain));
+  }
+  return out;
+}
+
+}  // namespace p4dp::ingest

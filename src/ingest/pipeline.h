@@ -1,0 +1,111 @@
+// The ingestion pipeline: reads FHIR records (files or a request body), maps them, resolves
+// each clinical resource's patient, pseudonymises, sets unusable records aside in the
+// encrypted quarantine, and publishes batches to the warehouse (one segment and one catalog
+// transaction each: when IngestPaths or IngestBody returns OK, everything is durable).
+// An Ingester is used by one thread; the Warehouse serialises it with other writers.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/date.h"
+#include "domain/patient.h"
+#include "ingest/fhir_mapper.h"
+#include "ingest/pseudonymiser.h"
+#include "ingest/reader.h"
+#include "store/warehouse.h"
+
+namespace p4dp::ingest {
+
+inline constexpr int64_t kIngestBatchResourcesMax = 200'000;
+inline constexpr int64_t kIngestBatchEventsMax = 2'000'000;
+
+struct IngestProgress {
+  int64_t records = 0;
+  int64_t bytes = 0;
+  std::string file;
+};
+
+struct IngestOptions {
+  std::string source = "default";  // the name of the sending source
+  Days today = 0;                  // records dated after today are quarantined
+  int64_t batch_resources_max = kIngestBatchResourcesMax;
+  std::function<void(const IngestProgress&)> on_progress;  // every few seconds
+};
+
+struct IngestSummary {
+  int64_t files = 0;
+  int64_t records = 0;
+  int64_t accepted = 0;    // resources stored that were not before
+  int64_t replaced = 0;    // newer versions that replaced stored ones
+  int64_t duplicates = 0;  // exactly what was stored already (or twice in the input)
+  int64_t outdated = 0;    // older versions than those stored: ignored
+  int64_t removed = 0;     // entered-in-error resources that removed stored ones
+  int64_t rejected = 0;    // quarantined
+  std::map<std::string, int64_t> rejected_by_reason;
+  std::map<std::string, int64_t> skipped_by_type;  // types outside the mapping table
+  int64_t practices = 0;
+  int64_t medications = 0;
+  std::array<int64_t, domain::kDomainCount> events_by_domain{};
+  int64_t bytes = 0;
+  double seconds = 0;
+  std::string ToJson() const;
+};
+
+class Ingester {
+ public:
+  Ingester(store::Warehouse& warehouse, IngestOptions options);
+  ~Ingester();
+
+  // Ingests files and folders (see reader.h for formats and order). Errors name the file.
+  Status IngestPaths(const std::vector<std::string>& paths);
+  // Ingests a request body (NDJSON or a Bundle).
+  Status IngestBody(std::string_view body, const std::string& name);
+  const IngestSummary& summary() const { return summary_; }
+
+ private:
+  struct Pending;
+  Status OnRecord(const RawRecord& record);
+  Status HandleMapped(const RawRecord& record, MappedResource& mapped, uint64_t content_hash);
+  Status HandlePatient(const RawRecord& record, const MappedResource& m, const store::Version& v);
+  Status HandleEvents(const RawRecord& record, MappedResource& m, const store::Version& v);
+  Status Quarantine(const RawRecord& record, QuarantineReason reason,
+                    const std::string& resource_type, const std::string& id,
+                    const std::string& detail);
+  std::optional<domain::PatientKey> ResolvePatient(std::string_view reference);
+  uint64_t KeyOf(const std::string& type, const std::string& id, uint64_t content_hash) const;
+  void Stage(uint64_t resource_key, Pending pending);
+  Status EnsureTransaction();
+  Status Flush();
+  void Progress(bool force);
+
+  store::Warehouse& warehouse_;
+  IngestOptions options_;
+  Pseudonymiser pseudonymiser_;
+  FhirMapper mapper_;
+  uint32_t source_id_ = 0;
+  std::unique_ptr<store::Warehouse::Transaction> txn_;
+  std::unordered_map<uint64_t, Pending> pending_;
+  int64_t pending_events_ = 0;
+  // Codes of Medication resources and dates of Encounters seen in this run, by reference.
+  std::unordered_map<std::string, std::vector<MappedCode>> medications_;
+  std::unordered_map<std::string, Days> encounter_dates_;
+  IngestSummary summary_;
+  int64_t last_progress_us_ = 0;
+  int64_t start_us_ = 0;
+  std::string current_file_;
+  Status deferred_;  // the first error raised inside a reader callback
+};
+
+// Decrypts the first `limit` quarantined records: JSON objects with file, line, resource
+// type and id, reason, detail, and the resource stripped of identifying fields.
+Result<std::vector<std::string>> ReadQuarantine(store::Warehouse& warehouse, int64_t limit);
+
+}  // namespace p4dp::ingest

@@ -1,0 +1,511 @@
+#include "ingest/reader.h"
+
+#include <fcntl.h>
+#include <simdjson.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+
+#include "ingest/fhir_mapper.h"
+
+namespace p4dp::ingest {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// Bytes asked of the source at a time; the line buffer holds one chunk plus the longest line.
+constexpr size_t kReadChunkBytes = 4 << 20;
+constexpr size_t kLineBufferBytes = kReadChunkBytes + kResourceBytesMax + 2;
+// A Bundle file is read whole; past this size it must be split or given as NDJSON.
+constexpr int64_t kBundleFileBytesMax = int64_t{1} << 30;
+
+enum class Format : uint8_t { kUnknown, kNdjson, kNdjsonGz, kNdjsonZst, kJson };
+
+bool EndsWith(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+Format FormatOf(std::string_view path) {
+  for (std::string_view base : {".ndjson", ".jsonl"}) {
+    std::string b(base);
+    if (EndsWith(path, b)) return Format::kNdjson;
+    if (EndsWith(path, b + ".gz")) return Format::kNdjsonGz;
+    if (EndsWith(path, b + ".zst")) return Format::kNdjsonZst;
+  }
+  if (EndsWith(path, ".json")) return Format::kJson;
+  return Format::kUnknown;
+}
+
+std::string Quoted(std::string_view path) { return "'" + std::string(path) + "'"; }
+
+Status ErrnoStatus(std::string_view what, std::string_view path) {
+  int error = errno;
+  std::string message = std::string(what) + " " + Quoted(path) + ": " + std::strerror(error);
+  if (error == ENOENT) return Status::NotFound(message);
+  if (error == EACCES || error == EPERM) return Status::PermissionDenied(message);
+  return Status::IoError(message);
+}
+
+// A stream of bytes from a file, decompressed when it must be.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Fills up to `size` bytes; 0 at the end.
+  virtual Result<size_t> Read(char* data, size_t size) = 0;
+};
+
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Reads from a file descriptor, retrying on EINTR.
+Result<size_t> ReadFd(int fd, char* data, size_t size, const std::string& path) {
+  while (true) {
+    ssize_t n = ::read(fd, data, size);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return ErrnoStatus("cannot read", path);
+  }
+}
+
+class PlainSource final : public ByteSource {
+ public:
+  PlainSource(int fd, const std::string& path) : file_(fd), path_(path) {}
+  Result<size_t> Read(char* data, size_t size) override {
+    return ReadFd(file_.fd(), data, size, path_);
+  }
+
+ private:
+  FdCloser file_;
+  const std::string& path_;
+};
+
+class GzSource final : public ByteSource {
+ public:
+  GzSource(gzFile file, const std::string& path) : file_(file), path_(path) {}
+  ~GzSource() override { gzclose(file_); }
+  GzSource(const GzSource&) = delete;
+  GzSource& operator=(const GzSource&) = delete;
+
+  Result<size_t> Read(char* data, size_t size) override {
+    unsigned ask = static_cast<unsigned>(std::min<size_t>(size, 1u << 30));
+    int n = gzread(file_, data, ask);
+    int code = Z_OK;
+    const char* message = n <= 0 ? gzerror(file_, &code) : nullptr;
+    // A truncated stream ends with no data and Z_BUF_ERROR ("unexpected end of file").
+    if (code == Z_ERRNO) return ErrnoStatus("cannot read", path_);
+    if (n < 0 || code != Z_OK) {
+      return Status::Corruption("corrupt gzip data in " + Quoted(path_) + ": " +
+                                (message != nullptr ? message : "unknown error"));
+    }
+    return static_cast<size_t>(n);
+  }
+
+ private:
+  gzFile file_;
+  const std::string& path_;
+};
+
+// Decompresses every frame of a zstd file, one after the other.
+class ZstdSource final : public ByteSource {
+ public:
+  ZstdSource(int fd, const std::string& path)
+      : file_(fd), path_(path), context_(ZSTD_createDCtx()), input_(ZSTD_DStreamInSize()) {}
+  ~ZstdSource() override { ZSTD_freeDCtx(context_); }
+  ZstdSource(const ZstdSource&) = delete;
+  ZstdSource& operator=(const ZstdSource&) = delete;
+
+  Result<size_t> Read(char* data, size_t size) override {
+    if (context_ == nullptr) return Status::ResourceExhausted("cannot create a zstd context");
+    ZSTD_outBuffer out = {data, size, 0};
+    while (out.pos == 0) {
+      if (in_.pos == in_.size && !at_end_) {
+        size_t n = P4DP_TRY(ReadFd(file_.fd(), input_.data(), input_.size(), path_));
+        if (n == 0) {
+          at_end_ = true;
+        } else {
+          in_ = {input_.data(), n, 0};
+        }
+      }
+      bool input_done = at_end_ && in_.pos == in_.size;
+      if (input_done && !frame_open_) break;  // the end, between two frames
+      // With no input left, the call still flushes output the context holds.
+      size_t left = ZSTD_decompressStream(context_, &out, &in_);
+      if (ZSTD_isError(left)) {
+        return Status::Corruption("corrupt zstd data in " + Quoted(path_) + ": " +
+                                  ZSTD_getErrorName(left));
+      }
+      frame_open_ = left != 0;
+      if (input_done && out.pos == 0) {
+        if (!frame_open_) break;
+        return Status::Corruption("truncated zstd data in " + Quoted(path_));
+      }
+    }
+    return out.pos;
+  }
+
+ private:
+  FdCloser file_;
+  const std::string& path_;
+  ZSTD_DCtx* context_;
+  std::vector<char> input_;
+  ZSTD_inBuffer in_ = {nullptr, 0, 0};
+  bool at_end_ = false;
+  bool frame_open_ = false;
+};
+
+bool IsBlank(std::string_view line) {
+  return line.find_first_not_of(" \t") == std::string_view::npos;
+}
+
+// Delivers one NDJSON line (without its '\n'): strips a trailing '\r', skips blank lines,
+// flags lines over the limit.
+void DeliverLine(std::string_view line, int64_t number, const std::string& file,
+                 const std::function<void(const RawRecord&)>& fn) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (IsBlank(line)) return;
+  RawRecord record;
+  record.file = &file;
+  record.line = number;
+  if (line.size() > kResourceBytesMax) {
+    record.too_large = true;
+  } else {
+    record.json = line;
+  }
+  fn(record);
+}
+
+void DeliverTooLarge(int64_t number, const std::string& file,
+                     const std::function<void(const RawRecord&)>& fn) {
+  RawRecord record;
+  record.file = &file;
+  record.line = number;
+  record.too_large = true;
+  fn(record);
+}
+
+// Splits a stream into lines with a bounded buffer: a line longer than the limit is
+// skipped to its end and reported as too large.
+Status ReadLines(ByteSource& source, const std::string& file,
+                 const std::function<void(const RawRecord&)>& fn) {
+  std::unique_ptr<char[]> buffer(new char[kLineBufferBytes]);
+  size_t begin = 0, end = 0;  // the bytes not yet delivered
+  int64_t line = 1;           // the number of the line that starts at `begin`
+  bool skipping = false;      // inside a line already known to be too large
+  while (true) {
+    if (kLineBufferBytes - end < kReadChunkBytes && begin > 0) {
+      std::memmove(buffer.get(), buffer.get() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    size_t n = P4DP_TRY(source.Read(buffer.get() + end, kLineBufferBytes - end));
+    if (n == 0) break;
+    size_t scan = end;
+    end += n;
+    while (const void* found = std::memchr(buffer.get() + scan, '\n', end - scan)) {
+      size_t newline = static_cast<size_t>(static_cast<const char*>(found) - buffer.get());
+      if (skipping) {
+        DeliverTooLarge(line, file, fn);
+        skipping = false;
+      } else {
+        DeliverLine(std::string_view(buffer.get() + begin, newline - begin), line, file, fn);
+      }
+      begin = scan = newline + 1;
+      ++line;
+    }
+    if (skipping || end - begin > kResourceBytesMax + 1) {
+      skipping = true;
+      begin = end = 0;
+    }
+  }
+  if (skipping) {
+    DeliverTooLarge(line, file, fn);
+  } else if (begin < end) {
+    DeliverLine(std::string_view(buffer.get() + begin, end - begin), line, file, fn);
+  }
+  return Status::Ok();
+}
+
+void ReadLinesInMemory(std::string_view data, const std::string& name,
+                       const std::function<void(const RawRecord&)>& fn) {
+  int64_t line = 1;
+  while (!data.empty()) {
+    size_t newline = data.find('\n');
+    DeliverLine(data.substr(0, newline), line, name, fn);
+    if (newline == std::string_view::npos) break;
+    data.remove_prefix(newline + 1);
+    ++line;
+  }
+}
+
+struct BundleEntry {
+  int64_t index = 0;  // in Bundle.entry
+  std::string_view json;
+  std::string_view full_url;
+};
+
+enum class JsonShape : uint8_t { kInvalid, kBundle, kResource };
+
+// Reads the top level of a JSON document: a Bundle (its entries' resources and fullUrls,
+// which stay valid while `parser` and `text` live), another resource, or invalid JSON.
+JsonShape ReadBundle(od::parser& parser, const simdjson::padded_string_view text,
+                     std::vector<BundleEntry>& entries) {
+  od::document doc;
+  od::object root;
+  if (parser.iterate(text).get(doc) || doc.get_object().get(root)) return JsonShape::kInvalid;
+  std::string_view type;
+  bool is_bundle =
+      !root.find_field_unordered("resourceType").get_string().get(type) && type == "Bundle";
+  bool rewound;
+  if (root.reset().get(rewound)) return JsonShape::kInvalid;
+  for (auto field_result : root) {
+    od::field field;
+    if (std::move(field_result).get(field)) return JsonShape::kInvalid;
+    if (!is_bundle || field.key() != "entry") continue;
+    od::array array;
+    auto array_error = field.value().get_array().get(array);
+    if (array_error == simdjson::INCORRECT_TYPE) continue;  // not an array: no entries
+    if (array_error) return JsonShape::kInvalid;
+    int64_t index = -1;
+    for (auto entry_result : array) {
+      ++index;
+      od::value entry_value;
+      od::object entry;
+      if (std::move(entry_result).get(entry_value)) return JsonShape::kInvalid;
+      auto entry_error = entry_value.get_object().get(entry);
+      if (entry_error == simdjson::INCORRECT_TYPE) continue;  // not an object: nothing to read
+      if (entry_error) return JsonShape::kInvalid;
+      BundleEntry out;
+      out.index = index;
+      bool has_resource = false;
+      for (auto entry_field : entry) {
+        od::field f;
+        if (std::move(entry_field).get(f)) return JsonShape::kInvalid;
+        if (f.key() == "resource") {
+          od::object resource;
+          auto resource_error = f.value().get_object().get(resource);
+          if (resource_error == simdjson::INCORRECT_TYPE) {
+            // Not an object: passed on as written, for the mapper to refuse.
+            out.json = f.value().raw_json_token();
+          } else if (resource_error || resource.raw_json().get(out.json)) {
+            return JsonShape::kInvalid;
+          }
+          has_resource = true;
+        } else if (f.key() == "fullUrl") {
+          if (f.value().get_string().get(out.full_url)) out.full_url = {};
+        }
+      }
+      // An entry without a resource (a DELETE in a transaction) has nothing to ingest.
+      if (has_resource) entries.push_back(out);
+    }
+  }
+  const char* trailing = nullptr;
+  if (!doc.current_location().get(trailing)) return JsonShape::kInvalid;
+  return is_bundle ? JsonShape::kBundle : JsonShape::kResource;
+}
+
+std::string_view TrimJson(std::string_view text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  size_t last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+// Delivers the records of a whole JSON document held in `padded` (with simdjson padding).
+// `invalid_as_ndjson` reads a document that is not one JSON value as NDJSON (a request body).
+void DeliverJson(const simdjson::padded_string_view padded, const std::string& name,
+                 bool invalid_as_ndjson, const std::function<void(const RawRecord&)>& fn) {
+  od::parser parser;
+  std::vector<BundleEntry> entries;
+  std::string_view text(padded.data(), padded.length());
+  JsonShape shape = ReadBundle(parser, padded, entries);
+  if (shape == JsonShape::kBundle) {
+    for (const BundleEntry& entry : entries) {
+      RawRecord record;
+      record.file = &name;
+      record.line = 1;
+      record.bundle_entry = entry.index;
+      record.full_url = entry.full_url;
+      if (entry.json.size() > kResourceBytesMax) {
+        record.too_large = true;
+      } else {
+        record.json = entry.json;
+      }
+      fn(record);
+    }
+    return;
+  }
+  if (shape == JsonShape::kInvalid && invalid_as_ndjson) {
+    ReadLinesInMemory(text, name, fn);
+    return;
+  }
+  std::string_view json = TrimJson(text);
+  if (json.empty()) return;
+  RawRecord record;
+  record.file = &name;
+  record.line = 1;
+  if (json.size() > kResourceBytesMax) {
+    record.too_large = true;
+  } else {
+    record.json = json;
+  }
+  fn(record);
+}
+
+Status ReadJsonFile(const std::string& file, const std::function<void(const RawRecord&)>& fn) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open", file);
+  FdCloser closer(fd);
+  struct stat info;
+  if (::fstat(fd, &info) != 0) return ErrnoStatus("cannot stat", file);
+  if (info.st_size > kBundleFileBytesMax) {
+    return Status::ResourceExhausted("JSON file " + Quoted(file) + " has " +
+                                     std::to_string(info.st_size) +
+                                     " bytes, over the 1 GiB limit for one Bundle: split it "
+                                     "or export it as NDJSON");
+  }
+  auto size = static_cast<size_t>(info.st_size);
+  std::unique_ptr<char[]> data(new char[size + simdjson::SIMDJSON_PADDING]);
+  size_t got = 0;
+  while (got < size) {
+    size_t n = P4DP_TRY(ReadFd(fd, data.get() + got, size - got, file));
+    if (n == 0) break;  // the file shrank while being read: take what is there
+    got += n;
+  }
+  std::memset(data.get() + got, 0, simdjson::SIMDJSON_PADDING);
+  DeliverJson(simdjson::padded_string_view(data.get(), got, got + simdjson::SIMDJSON_PADDING), file,
+              /*invalid_as_ndjson=*/false, fn);
+  return Status::Ok();
+}
+
+// The resource type a file name starts with ("Patient.000.ndjson" → "Patient"), and the
+// reading rank it gives: Patient, Organization, Medication, then the rest.
+int FileRank(const std::filesystem::path& path) {
+  std::string name = path.filename().string();
+  size_t n = 0;
+  while (n < name.size() && std::isalpha(static_cast<unsigned char>(name[n]))) ++n;
+  std::string type = name.substr(0, n);
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (type == "patient") return 0;
+  if (type == "organization") return 1;
+  if (type == "medication") return 2;
+  return 3;
+}
+
+Status AddFolder(const std::filesystem::path& folder, std::vector<std::filesystem::path>& out) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::recursive_directory_iterator it(folder, fs::directory_options::none, error);
+  if (error) {
+    return Status::IoError("cannot list " + Quoted(folder.string()) + ": " + error.message());
+  }
+  for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (error) break;
+    const fs::path& path = it->path();
+    if (path.filename().string().starts_with(".")) {
+      if (it->is_directory(error)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(error) && FormatOf(path.string()) != Format::kUnknown) {
+      out.push_back(path);
+    }
+  }
+  if (error) {
+    return Status::IoError("cannot list " + Quoted(folder.string()) + ": " + error.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ListInputFiles(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> found;
+  for (const std::string& path : paths) {
+    std::error_code error;
+    fs::file_status status = fs::status(path, error);
+    if (status.type() == fs::file_type::not_found) {
+      return Status::NotFound("no such file or folder: " + Quoted(path));
+    }
+    if (error) return Status::IoError("cannot read " + Quoted(path) + ": " + error.message());
+    if (status.type() == fs::file_type::directory) {
+      P4DP_TRY(AddFolder(path, found));
+    } else if (FormatOf(path) == Format::kUnknown) {
+      return Status::InvalidArgument("not an input file: " + Quoted(path) +
+                                     " (expected .ndjson, .ndjson.gz, .ndjson.zst, .jsonl or "
+                                     ".json)");
+    } else {
+      found.push_back(path);
+    }
+  }
+  std::vector<std::pair<int, std::string>> ranked;
+  ranked.reserve(found.size());
+  for (const auto& path : found) ranked.emplace_back(FileRank(path), path.string());
+  std::sort(ranked.begin(), ranked.end());
+  ranked.erase(std::unique(ranked.begin(), ranked.end()), ranked.end());
+  std::vector<std::string> files;
+  files.reserve(ranked.size());
+  for (auto& [rank, path] : ranked) files.push_back(std::move(path));
+  return files;
+}
+
+Status ReadRecords(const std::string& file, const std::function<void(const RawRecord&)>& fn) {
+  Format format = FormatOf(file);
+  if (format == Format::kUnknown) {
+    return Status::InvalidArgument("unknown input format for " + Quoted(file) +
+                                   " (expected .ndjson, .ndjson.gz, .ndjson.zst, .jsonl or "
+                                   ".json)");
+  }
+  if (format == Format::kJson) return ReadJsonFile(file, fn);
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open", file);
+  std::unique_ptr<ByteSource> source;
+  if (format == Format::kNdjsonGz) {
+    gzFile gz = gzdopen(fd, "rb");
+    if (gz == nullptr) {
+      ::close(fd);
+      return Status::ResourceExhausted("cannot start reading gzip file " + Quoted(file));
+    }
+    gzbuffer(gz, 1 << 20);
+    source = std::make_unique<GzSource>(gz, file);
+  } else if (format == Format::kNdjsonZst) {
+    source = std::make_unique<ZstdSource>(fd, file);
+  } else {
+    source = std::make_unique<PlainSource>(fd, file);
+  }
+  return ReadLines(*source, file, fn);
+}
+
+Status ReadBody(std::string_view body, const std::string& name,
+                const std::function<void(const RawRecord&)>& fn) {
+  std::string_view trimmed = TrimJson(body);
+  if (trimmed.empty()) return Status::Ok();
+  if (trimmed.front() != '{') {
+    ReadLinesInMemory(body, name, fn);
+    return Status::Ok();
+  }
+  // One JSON document (a Bundle, or a single resource even over several lines), else NDJSON.
+  simdjson::padded_string padded(body);
+  DeliverJson(padded, name, /*invalid_as_ndjson=*/true, fn);
+  return Status::Ok();
+}
+
+}  // namespace p4dp::ingest

@@ -1,0 +1,20 @@
+// The routes that reach the warehouse: live ingestion (POST /api/ingest) and statistics
+// (GET /api/stats). Registered by `p4dp serve` when its data folder holds a warehouse.
+// Handlers are thread-safe: the Warehouse serialises writers and lets readers share.
+#pragma once
+
+#include <string>
+
+#include "server/http_server.h"
+#include "store/warehouse.h"
+
+namespace p4dp::server {
+
+// POST /api/ingest: a body of FHIR NDJSON or one Bundle (Content-Type application/fhir+json,
+// application/x-ndjson or application/json). Answers 200 with the ingest summary once every
+// record is durable, and the records are visible to readers at once; 400 for an empty body,
+// 500 with the error when the store fails. `source` names the sender for now (the access
+// issue binds it to the authenticated practice).
+void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source);
+
+}  // namespace p4dp::server

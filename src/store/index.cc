@@ -1,0 +1,139 @@
+#include "store/index.h"
+
+#include <algorithm>
+#include <map>
+
+namespace p4dp::store {
+namespace {
+
+std::vector<uint32_t> CodesOf(const IndexPatient& p) {
+  std::vector<uint32_t> codes;
+  for (const IndexEvent& e : p.events) codes.insert(codes.end(), e.codes.begin(), e.codes.end());
+  std::sort(codes.begin(), codes.end());
+  codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+  return codes;
+}
+
+bool EventBefore(const IndexEvent& a, const IndexEvent& b) {
+  if (a.date != b.date) return a.date < b.date;
+  if (a.domain != b.domain) return a.domain < b.domain;
+  if (a.resource_key != b.resource_key) return a.resource_key < b.resource_key;
+  return a.codes < b.codes;
+}
+
+const PatientSet& EmptySet() {
+  static const PatientSet kEmpty;
+  return kEmpty;
+}
+
+}  // namespace
+
+Index::Verdict Index::Judge(uint64_t resource_key, const Version& version) const {
+  auto it = resources_.find(resource_key);
+  if (it == resources_.end()) return Verdict::kNew;
+  if (version == it->second.version) return Verdict::kSame;
+  return version > it->second.version ? Verdict::kNewer : Verdict::kOlder;
+}
+
+std::optional<domain::PatientIndex> Index::Find(const domain::PatientKey& key) const {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return std::nullopt;
+  return it->second;
+}
+
+const PatientSet& Index::PatientsWithCode(uint32_t code_id) const {
+  return code_id < by_code_.size() ? by_code_[code_id] : EmptySet();
+}
+
+domain::PatientIndex Index::PatientFor(const domain::PatientKey& key) {
+  auto [it, inserted] =
+      by_key_.try_emplace(key, static_cast<domain::PatientIndex>(patients_.size()));
+  if (inserted) patients_.push_back({key, std::nullopt, {}});
+  return it->second;
+}
+
+void Index::RemoveResourceEvents(domain::PatientIndex p, uint64_t resource_key) {
+  auto& events = patients_[p].events;
+  auto end = std::remove_if(events.begin(), events.end(),
+                            [&](const IndexEvent& e) { return e.resource_key == resource_key; });
+  events_ -= static_cast<int64_t>(events.end() - end);
+  events.erase(end, events.end());
+}
+
+void Index::Reindex(domain::PatientIndex p, const std::vector<uint32_t>& codes_before) {
+  std::sort(patients_[p].events.begin(), patients_[p].events.end(), EventBefore);
+  std::vector<uint32_t> after = CodesOf(patients_[p]);
+  std::vector<uint32_t> gone;
+  std::set_difference(codes_before.begin(), codes_before.end(), after.begin(), after.end(),
+                      std::back_inserter(gone));
+  for (uint32_t c : gone) by_code_[c].Remove(p);
+  for (uint32_t c : after) {
+    if (c >= by_code_.size()) by_code_.resize(c + 1);
+    by_code_[c].Add(p);
+  }
+}
+
+ApplyCounts Index::Apply(const Batch& batch) {
+  ApplyCounts counts;
+  // The best version of each resource within the batch itself.
+  std::map<uint64_t, const Version*> best;
+  auto consider = [&](uint64_t key, const Version& v) {
+    auto [it, inserted] = best.try_emplace(key, &v);
+    if (!inserted && v > *it->second) it->second = &v;
+  };
+  for (const PatientRecord& r : batch.patients) consider(r.resource_key, r.version);
+  for (const ResourceRecord& r : batch.resources) consider(r.resource_key, r.version);
+
+  std::map<domain::PatientIndex, std::vector<uint32_t>> touched;  // patient -> codes before
+  auto touch = [&](domain::PatientIndex p) {
+    if (!touched.count(p)) touched[p] = CodesOf(patients_[p]);
+  };
+  std::map<uint64_t, bool> winners;  // resource key -> its batch version won
+  auto judge = [&](uint64_t key, const Version& v, bool deleted, domain::PatientIndex p,
+                   bool is_row) {
+    if (best[key] != &v) return;  // a better version of it is in this batch
+    Verdict verdict = Judge(key, v);
+    auto it = resources_.find(key);
+    if (verdict == Verdict::kSame) ++counts.duplicates;
+    if (verdict == Verdict::kOlder) ++counts.outdated;
+    if (verdict == Verdict::kSame || verdict == Verdict::kOlder) return;
+    if (verdict == Verdict::kNewer) {
+      const Winner& old = it->second;
+      touch(old.patient);
+      // A Patient resource's events (its death) go with its row.
+      if (old.is_patient_row) patients_[old.patient].row.reset();
+      RemoveResourceEvents(old.patient, key);
+      if (deleted && !old.deleted) ++counts.removed;
+      if (!deleted) ++counts.replaced;
+    } else if (!deleted) {
+      ++counts.added;
+    }
+    resources_[key] = {v, deleted, p, is_row};
+    winners[key] = !deleted;
+    touch(p);
+  };
+  for (const PatientRecord& r : batch.patients) {
+    domain::PatientIndex p = PatientFor(r.key);
+    judge(r.resource_key, r.version, r.deleted, p, true);
+    if (winners.count(r.resource_key) && winners[r.resource_key] &&
+        best[r.resource_key] == &r.version) {
+      patients_[p].row = r;
+    }
+  }
+  for (const ResourceRecord& r : batch.resources) {
+    judge(r.resource_key, r.version, r.deleted, PatientFor(r.patient), false);
+  }
+  for (const EventRecord& e : batch.events) {
+    auto w = winners.find(e.resource_key);
+    if (w == winners.end() || !w->second) continue;
+    const Winner& winner = resources_[e.resource_key];
+    if (winner.version.content_hash != e.content_hash) continue;
+    IndexEvent ie{e.date, e.end_date, e.domain, e.unit, e.source, e.value, e.codes, e.resource_key};
+    patients_[winner.patient].events.push_back(std::move(ie));
+    ++events_;
+  }
+  for (const auto& [p, codes_before] : touched) Reindex(p, codes_before);
+  return counts;
+}
+
+}  // namespace p4dp::store

@@ -1,0 +1,278 @@
+#include "store/warehouse.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <unordered_map>
+
+#include "crypto/keys.h"
+#include "store/segment.h"
+
+namespace p4dp::store {
+namespace {
+
+constexpr const char* kCatalogFile = "catalog.db";
+constexpr const char* kSegmentsDir = "segments";
+constexpr const char* kFormatVersion = "1";
+
+}  // namespace
+
+Warehouse::Warehouse(FileSystem& fs, std::string dir, std::unique_ptr<Catalog> catalog,
+                     const crypto::Key& master)
+    : fs_(fs),
+      dir_(std::move(dir)),
+      catalog_(std::move(catalog)),
+      segment_key_(crypto::DeriveKey(master, crypto::KeyPurpose::kSegments)),
+      pseudonym_key_(crypto::DeriveKey(master, crypto::KeyPurpose::kPseudonym)),
+      quarantine_key_(crypto::DeriveKey(master, crypto::KeyPurpose::kQuarantine)) {}
+
+std::string Warehouse::SegmentPath(uint64_t id) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "%s/%08llu.seg", kSegmentsDir,
+                static_cast<unsigned long long>(id));
+  return dir_ + "/" + name;
+}
+
+Status Warehouse::Init(FileSystem& fs, const std::string& dir, const crypto::Key& master) {
+  if (fs.Exists(dir)) {
+    auto entries = fs.ListDirectory(dir);
+    if (!entries.ok()) return entries.status();
+    if (!entries->empty()) {
+      return Status::AlreadyExists("cannot create a warehouse in '" + dir +
+                                   "': the folder is not empty");
+    }
+  }
+  P4DP_TRY(fs.CreateDirectories(dir + "/" + kSegmentsDir));
+  auto catalog = P4DP_TRY(Catalog::Create(dir + "/" + kCatalogFile));
+  P4DP_TRY(catalog->Begin());
+  P4DP_TRY(catalog->SetMeta("format_version", kFormatVersion));
+  P4DP_TRY(catalog->SetMeta("key_check", crypto::KeyCheckValue(master)));
+  P4DP_TRY(catalog->Commit());
+  return fs.SyncDirectory(dir);
+}
+
+Result<std::unique_ptr<Warehouse>> Warehouse::Open(FileSystem& fs, const std::string& dir,
+                                                   const crypto::Key& master) {
+  std::string catalog_path = dir + "/" + kCatalogFile;
+  if (!fs.Exists(catalog_path)) {
+    return Status::NotFound("no warehouse in '" + dir + "' (run p4dp init first)");
+  }
+  auto catalog = P4DP_TRY(Catalog::Open(catalog_path));
+  auto check = P4DP_TRY(catalog->GetMeta("key_check"));
+  if (!check) return Status::Corruption("warehouse '" + dir + "' has no key check");
+  if (*check != crypto::KeyCheckValue(master)) {
+    return Status::PermissionDenied("wrong master key for the warehouse in '" + dir + "'");
+  }
+  auto format = P4DP_TRY(catalog->GetMeta("format_version"));
+  if (!format || *format != kFormatVersion) {
+    return Status::FailedPrecondition("warehouse '" + dir + "' has an unknown format version");
+  }
+  std::unique_ptr<Warehouse> w(new Warehouse(fs, dir, std::move(catalog), master));
+  P4DP_TRY(w->RemoveOrphans());
+  P4DP_TRY(w->LoadIndex());
+  return w;
+}
+
+// Segment files not in the catalog were written by a batch whose transaction never
+// committed (a crash, an I/O error): nothing acknowledged refers to them.
+Status Warehouse::RemoveOrphans() {
+  auto live = P4DP_TRY(catalog_->LiveSegments());
+  std::set<std::string> known;
+  for (const SegmentRow& row : live) known.insert(row.file);
+  // Segments a merge replaced are removed once the merge committed.
+  for (const SegmentRow& row : P4DP_TRY(catalog_->MergedSegments())) {
+    std::string path = dir_ + "/" + row.file;
+    if (fs_.Exists(path)) P4DP_TRY(fs_.RemoveFile(path));
+    P4DP_TRY(catalog_->ForgetSegment(row.id));
+  }
+  auto names = P4DP_TRY(fs_.ListDirectory(dir_ + "/" + kSegmentsDir));
+  for (const std::string& name : names) {
+    std::string rel = std::string(kSegmentsDir) + "/" + name;
+    if (!known.count(rel)) P4DP_TRY(fs_.RemoveFile(dir_ + "/" + rel));
+  }
+  return Status::Ok();
+}
+
+Status Warehouse::LoadIndex() {
+  auto live = P4DP_TRY(catalog_->LiveSegments());
+  for (const SegmentRow& row : live) {
+    auto batch = ReadSegment(fs_, dir_ + "/" + row.file, row.id, segment_key_);
+    if (!batch.ok()) return batch.status();
+    index_.Apply(*batch);
+  }
+  return Status::Ok();
+}
+
+Warehouse::Transaction::Transaction(Warehouse& w) : warehouse_(w), lock_(w.mu_) {}
+
+Warehouse::Transaction::~Transaction() {
+  if (!done_) warehouse_.catalog_->Rollback();
+}
+
+Result<std::unique_ptr<Warehouse::Transaction>> Warehouse::Begin() {
+  std::unique_ptr<Transaction> t(new Transaction(*this));
+  P4DP_TRY(catalog_->Begin());
+  return t;
+}
+
+Result<ApplyCounts> Warehouse::Transaction::Commit(Batch batch) {
+  P4DP_ASSERT(!done_);
+  done_ = true;
+  Warehouse& w = warehouse_;
+  Catalog& catalog = *w.catalog_;
+  if (batch.empty()) {
+    Status s = catalog.Commit();
+    if (!s.ok()) return s;
+    return ApplyCounts{};
+  }
+  auto id = catalog.NextSegmentId();
+  if (!id.ok()) {
+    catalog.Rollback();
+    return id.status();
+  }
+  std::string path = w.SegmentPath(*id);
+  auto info = WriteSegment(w.fs_, path, *id, w.segment_key_, batch);
+  Status s = info.status();
+  if (s.ok()) {
+    s = catalog.AddSegment({*id, path.substr(w.dir_.size() + 1), info->events, info->patients,
+                            info->resources, info->bytes});
+  }
+  if (s.ok()) s = catalog.Commit();  // the acknowledgement point
+  if (!s.ok()) {
+    catalog.Rollback();
+    // The file is an orphan now; removing it is a courtesy (Open would do it).
+    if (w.fs_.Exists(path)) (void)w.fs_.RemoveFile(path);
+    return s;
+  }
+  return w.index_.Apply(batch);
+}
+
+Status Warehouse::MaybeMerge() {
+  std::vector<SegmentRow> small;
+  {
+    std::shared_lock lock(mu_);
+    for (const SegmentRow& row : P4DP_TRY(catalog_->LiveSegments())) {
+      if (row.events < kSmallSegmentEvents) small.push_back(row);
+    }
+  }
+  if (static_cast<int>(small.size()) < kMergeFanIn) return Status::Ok();
+  // Winners among the merged segments only: a record that loses to another record of the
+  // same set is dropped; tombstones that win are kept, to keep hiding older versions. A
+  // winning version stored in several segments is kept once, with the events of the first.
+  std::vector<Batch> parts;
+  std::unordered_map<uint64_t, Version> best;
+  auto consider = [&](uint64_t key, const Version& v) {
+    auto [it, inserted] = best.try_emplace(key, v);
+    if (!inserted && v > it->second) it->second = v;
+  };
+  for (const SegmentRow& row : small) {
+    parts.push_back(P4DP_TRY(ReadSegment(fs_, dir_ + "/" + row.file, row.id, segment_key_)));
+    for (const auto& r : parts.back().patients) consider(r.resource_key, r.version);
+    for (const auto& r : parts.back().resources) consider(r.resource_key, r.version);
+  }
+  Batch merged;
+  std::unordered_map<uint64_t, size_t> kept_from;  // resource key -> part that supplies it
+  for (size_t i = 0; i < parts.size(); ++i) {
+    for (auto& r : parts[i].patients) {
+      if (best[r.resource_key] == r.version && kept_from.try_emplace(r.resource_key, i).second) {
+        merged.patients.push_back(std::move(r));
+      }
+    }
+    for (auto& r : parts[i].resources) {
+      if (best[r.resource_key] == r.version && kept_from.try_emplace(r.resource_key, i).second) {
+        merged.resources.push_back(r);
+      }
+    }
+    for (auto& e : parts[i].events) {
+      auto it = kept_from.find(e.resource_key);
+      if (it != kept_from.end() && it->second == i &&
+          best[e.resource_key].content_hash == e.content_hash) {
+        merged.events.push_back(std::move(e));
+      }
+    }
+    parts[i] = Batch();
+  }
+  std::unique_lock lock(mu_);
+  P4DP_TRY(catalog_->Begin());
+  auto id = catalog_->NextSegmentId();
+  if (!id.ok()) {
+    catalog_->Rollback();
+    return id.status();
+  }
+  std::string path = SegmentPath(*id);
+  auto info = WriteSegment(fs_, path, *id, segment_key_, std::move(merged));
+  Status s = info.status();
+  std::vector<uint64_t> old_ids;
+  for (const SegmentRow& row : small) old_ids.push_back(row.id);
+  if (s.ok()) {
+    s = catalog_->ReplaceSegments(old_ids, {*id, path.substr(dir_.size() + 1), info->events,
+                                            info->patients, info->resources, info->bytes});
+  }
+  if (s.ok()) s = catalog_->Commit();
+  if (!s.ok()) {
+    catalog_->Rollback();
+    if (fs_.Exists(path)) (void)fs_.RemoveFile(path);
+    return s;
+  }
+  for (const SegmentRow& row : small) {
+    P4DP_TRY(fs_.RemoveFile(dir_ + "/" + row.file));
+    P4DP_TRY(catalog_->ForgetSegment(row.id));
+  }
+  return Status::Ok();
+}
+
+void Warehouse::Read(const std::function<void(const Index&, const Catalog&)>& fn) const {
+  std::shared_lock lock(mu_);
+  fn(index_, *catalog_);
+}
+
+Result<Stats> Warehouse::ComputeStats() {
+  Stats stats;
+  std::shared_lock lock(mu_);
+  stats.patients = static_cast<int64_t>(index_.patient_count());
+  stats.resources = static_cast<int64_t>(index_.resource_count());
+  const auto& sources = catalog_->sources();
+  for (domain::PatientIndex p = 0; p < index_.patient_count(); ++p) {
+    const IndexPatient& patient = index_.patient(p);
+    if (!patient.events.empty()) ++stats.patients_with_events;
+    for (const IndexEvent& e : patient.events) {
+      ++stats.events;
+      ++stats.events_by_domain[static_cast<size_t>(e.domain)];
+      ++stats.events_by_source[e.source < sources.size() ? sources[e.source] : "?"];
+    }
+  }
+  auto live = P4DP_TRY(catalog_->LiveSegments());
+  stats.segments = static_cast<int64_t>(live.size());
+  stats.quarantined_by_reason = P4DP_TRY(catalog_->QuarantineCounts());
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_, ec)) {
+    if (entry.is_regular_file(ec)) stats.bytes_on_disk += static_cast<int64_t>(entry.file_size(ec));
+  }
+  return stats;
+}
+
+Result<std::vector<Catalog::QuarantineRow>> Warehouse::Quarantined(int64_t limit) {
+  std::shared_lock lock(mu_);
+  return catalog_->QuarantineRows(limit);
+}
+
+Result<std::vector<std::string>> Warehouse::Verify() {
+  std::vector<SegmentRow> live;
+  {
+    std::shared_lock lock(mu_);
+    live = P4DP_TRY(catalog_->LiveSegments());
+  }
+  std::vector<std::string> problems;
+  for (const SegmentRow& row : live) {
+    auto found = VerifySegment(fs_, dir_ + "/" + row.file, row.id, segment_key_);
+    if (!found.ok()) {
+      problems.push_back(row.file + ": " + found.status().message());
+      continue;
+    }
+    for (const std::string& p : *found) problems.push_back(row.file + ": " + p);
+  }
+  return problems;
+}
+
+}  // namespace p4dp::store

@@ -1,0 +1,106 @@
+// A warehouse: a data folder holding the catalog (catalog.db), the sealed segments
+// (segments/NNNNNNNN.seg) and the key check, opened with the master key. It publishes
+// batches durably (one segment file synced and renamed, then one catalog transaction:
+// acknowledged means both are on disk), keeps the in-memory index current, merges small
+// segments, verifies every block and reports statistics.
+// Thread-safety: all methods may be called from several threads. A Transaction holds the
+// warehouse exclusively for its lifetime (readers wait for it: keep batches short when a
+// server is reading); readers see the state before a publication or after it.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "base/file_system.h"
+#include "crypto/aead.h"
+#include "store/catalog.h"
+#include "store/index.h"
+#include "store/records.h"
+
+namespace p4dp::store {
+
+inline constexpr int kMergeFanIn = 8;  // merge when this many small segments
+inline constexpr int64_t kSmallSegmentEvents = 4'000'000;
+
+struct Stats {
+  int64_t patients = 0;
+  int64_t patients_with_events = 0;
+  int64_t events = 0;
+  int64_t resources = 0;
+  std::array<int64_t, domain::kDomainCount> events_by_domain{};
+  std::map<std::string, int64_t> events_by_source;
+  int64_t segments = 0;
+  int64_t bytes_on_disk = 0;
+  std::map<std::string, int64_t> quarantined_by_reason;
+};
+
+class Warehouse {
+ public:
+  // Creates a new warehouse in `dir` (which must not exist or be empty), bound to `master`.
+  static Status Init(FileSystem& fs, const std::string& dir, const crypto::Key& master);
+  // Opens a warehouse. A wrong master key fails with PermissionDenied before anything is
+  // read or changed. Removes segment files that no catalog transaction published (left by a
+  // crash), then loads the index from the live segments.
+  static Result<std::unique_ptr<Warehouse>> Open(FileSystem& fs, const std::string& dir,
+                                                 const crypto::Key& master);
+
+  const crypto::Key& pseudonym_key() const { return pseudonym_key_; }
+  const crypto::Key& quarantine_key() const { return quarantine_key_; }
+  const std::string& dir() const { return dir_; }
+
+  // A write transaction: the catalog changes made through `catalog()` (codes, links,
+  // quarantine) and the batch given to Commit become durable together, or not at all.
+  // Returns the counts of what the batch changed.
+  class Transaction {
+   public:
+    ~Transaction();
+    Catalog& catalog() { return *warehouse_.catalog_; }
+    const Index& index() const { return warehouse_.index_; }
+    Result<ApplyCounts> Commit(Batch batch);
+
+   private:
+    friend class Warehouse;
+    explicit Transaction(Warehouse& w);
+    Warehouse& warehouse_;
+    std::unique_lock<std::shared_mutex> lock_;
+    bool done_ = false;
+  };
+  Result<std::unique_ptr<Transaction>> Begin();
+
+  // Merges small live segments into one when there are at least kMergeFanIn of them,
+  // keeping only the winning versions. Readers are not blocked while it reads and writes.
+  Status MaybeMerge();
+
+  // Reads under the shared lock: `fn` sees a consistent index.
+  void Read(const std::function<void(const Index&, const Catalog&)>& fn) const;
+
+  Result<Stats> ComputeStats();
+  Result<std::vector<Catalog::QuarantineRow>> Quarantined(int64_t limit);
+  // One line per problem ("segments/00000003.seg: block 2: authentication failed").
+  Result<std::vector<std::string>> Verify();
+
+ private:
+  Warehouse(FileSystem& fs, std::string dir, std::unique_ptr<Catalog> catalog,
+            const crypto::Key& master);
+  Status RemoveOrphans();
+  Status LoadIndex();
+  std::string SegmentPath(uint64_t id) const;
+
+  FileSystem& fs_;
+  std::string dir_;
+  std::unique_ptr<Catalog> catalog_;
+  crypto::Key segment_key_;
+  crypto::Key pseudonym_key_;
+  crypto::Key quarantine_key_;
+  // Exclusive for a transaction or the last step of a merge; shared for readers.
+  mutable std::shared_mutex mu_;
+  Index index_;
+};
+
+}  // namespace p4dp::store
