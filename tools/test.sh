@@ -12,6 +12,6 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 echo "test: sanitizer build (ASan + UBSan) of the unit tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DP4DP_SANITIZE=ON \
   -DP4DP_BUILD_BENCH=OFF >/dev/null
-cmake --build build-asan --target p4dp base_test domain_test synth_population_test
+cmake --build build-asan
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -L unit

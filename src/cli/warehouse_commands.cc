@@ -81,12 +81,13 @@ int RunInit(const CommonArgs& args) {
 }
 
 int RunIngest(const CommonArgs& args, const std::vector<std::string>& paths,
-              const std::string& source, bool quiet) {
+              const std::string& source, bool quiet, int64_t batch_resources) {
   auto warehouse = OpenWarehouse(args.data, args.key_file);
   if (!warehouse.ok()) return Fail("ingest: " + warehouse.status().ToString());
   ingest::IngestOptions options;
   options.source = source;
   options.today = SystemClock().Today();
+  options.batch_resources_max = batch_resources;
   if (!quiet) {
     int64_t start = SystemClock().MonotonicMicros();
     options.on_progress = [start](const ingest::IngestProgress& p) {
@@ -179,6 +180,7 @@ void RegisterWarehouseCommands(CLI::App& app, RunFn& run) {
     auto paths = std::make_shared<std::vector<std::string>>();
     auto source = std::make_shared<std::string>("default");
     auto quiet = std::make_shared<bool>(false);
+    auto batch = std::make_shared<int64_t>(ingest::kIngestBatchResourcesMax);
     CLI::App* cmd = app.add_subcommand(
         "ingest", "Ingest FHIR R4 NDJSON (.ndjson, .gz, .zst), Bundles and folders of them");
     AddCommon(cmd, *args);
@@ -186,8 +188,12 @@ void RegisterWarehouseCommands(CLI::App& app, RunFn& run) {
     cmd->add_option("--source", *source, "Name of the sending source (practice, network)")
         ->capture_default_str();
     cmd->add_flag("--quiet", *quiet, "No progress lines on stderr");
-    cmd->callback([&run, args, paths, source, quiet] {
-      run = [=] { return RunIngest(*args, *paths, *source, *quiet); };
+    cmd->add_option("--batch-resources", *batch,
+                    "Resources per published batch (one segment and one transaction each)")
+        ->check(CLI::Range(int64_t{1}, ingest::kIngestBatchResourcesMax))
+        ->capture_default_str();
+    cmd->callback([&run, args, paths, source, quiet, batch] {
+      run = [=] { return RunIngest(*args, *paths, *source, *quiet, *batch); };
     });
   }
   {

@@ -35,6 +35,17 @@ Digest HmacSha256(const Key& key, std::string_view message) {
   return digest;
 }
 
+uint64_t ShortKeyedHash(const Key& key, std::string_view message) {
+  internal::EnsureSodiumInitialized();
+  static_assert(crypto_shorthash_KEYBYTES <= kKeyBytes);
+  unsigned char out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                   key.bytes().data());
+  uint64_t v = 0;
+  for (size_t i = 0; i < sizeof v; ++i) v |= static_cast<uint64_t>(out[i]) << (8 * i);
+  return v;
+}
+
 Digest HmacSha256WithRawKeyForTesting(std::string_view key, std::string_view message) {
   internal::EnsureSodiumInitialized();
   crypto_auth_hmacsha256_state state;

@@ -16,6 +16,11 @@ using Digest = std::array<uint8_t, 32>;
 
 Digest HmacSha256(const Key& key, std::string_view message);
 
+// A fast 64-bit keyed hash (SipHash-2-4 under the first 16 bytes of `key`), for pseudonymous
+// keys that only need to be unique and unguessable, such as resource keys. The same input
+// and key always give the same value.
+uint64_t ShortKeyedHash(const Key& key, std::string_view message);
+
 // HMAC-SHA-256 under a key of any length, for known-answer tests against RFC 4231 (whose
 // keys are not 32 bytes). Production code uses HmacSha256 with a Key.
 Digest HmacSha256WithRawKeyForTesting(std::string_view key, std::string_view message);

@@ -3,8 +3,12 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/clock.h"
 
@@ -21,6 +25,7 @@ struct Ingester::Pending {
 namespace {
 
 constexpr int64_t kProgressIntervalMicros = 2'000'000;
+constexpr size_t kResolvedReferencesMax = 1'000'000;
 constexpr const char* kQuarantineAd = "p4dp quarantine record";
 
 // "Patient/123" → "123"; "https://host/fhir/Patient/123" → "123"; "urn:uuid:..." as is.
@@ -45,6 +50,106 @@ uint32_t NumericVersion(const std::string& v) {
 }
 
 int64_t NowMicros() { return SystemClock().MonotonicMicros(); }
+
+// Records read and mapped by the reader thread, handed to the ingesting thread in chunks.
+constexpr size_t kChunkRecords = 4096;
+constexpr size_t kChunksQueued = 4;  // bounds memory: at most this many chunks in flight
+
+struct MappedItem {
+  MappedResource mapped;
+  uint64_t content_hash = 0;
+  size_t json_offset = 0;  // the record's text, in the chunk's buffer
+  size_t json_size = 0;
+  size_t full_url_offset = 0;
+  size_t full_url_size = 0;
+  const std::string* file = nullptr;
+  int64_t line = 0;
+  int64_t bundle_entry = -1;
+  bool too_large = false;
+};
+
+struct MappedChunk {
+  std::string text;
+  std::vector<MappedItem> items;
+  Status status;      // a read error ends the stream
+  bool last = false;  // no chunk follows
+};
+
+class ChunkQueue {
+ public:
+  // Blocks while the queue is full; returns false once the consumer has stopped.
+  bool Push(std::unique_ptr<MappedChunk> chunk) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stopped_ || queue_.size() < kChunksQueued; });
+    if (stopped_) return false;
+    queue_.push_back(std::move(chunk));
+    cv_.notify_all();
+    return true;
+  }
+  std::unique_ptr<MappedChunk> Pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !queue_.empty(); });
+    auto chunk = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();
+    return chunk;
+  }
+  void Stop() {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    cv_.notify_all();
+  }
+  bool stopped() {
+    std::lock_guard lock(mu_);
+    return stopped_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<MappedChunk>> queue_;
+  bool stopped_ = false;
+};
+
+// Reads and maps every file, in order, into `queue`; always ends with a `last` chunk unless
+// the consumer stopped first.
+void ReadAndMap(const std::vector<std::string>& files, Days today, ChunkQueue& queue) {
+  FhirMapper mapper(MapperOptions{today});
+  auto chunk = std::make_unique<MappedChunk>();
+  bool open = true;
+  for (const std::string& file : files) {
+    Status s = ReadRecords(file, [&](const RawRecord& r) {
+      if (!open) return;
+      MappedItem item;
+      item.file = &file;
+      item.line = r.line;
+      item.bundle_entry = r.bundle_entry;
+      item.too_large = r.too_large;
+      item.json_offset = chunk->text.size();
+      item.json_size = r.json.size();
+      chunk->text.append(r.json);
+      item.full_url_offset = chunk->text.size();
+      item.full_url_size = r.full_url.size();
+      chunk->text.append(r.full_url);
+      if (!r.too_large) {
+        item.mapped = mapper.Map(r.json);
+        item.content_hash = XXH3_64bits(r.json.data(), r.json.size());
+      }
+      chunk->items.push_back(std::move(item));
+      if (chunk->items.size() >= kChunkRecords) {
+        open = queue.Push(std::move(chunk));
+        chunk = std::make_unique<MappedChunk>();
+      }
+    });
+    if (!open) return;
+    if (!s.ok()) {
+      chunk->status = s;
+      break;
+    }
+  }
+  chunk->last = true;
+  queue.Push(std::move(chunk));
+}
 
 }  // namespace
 
@@ -83,23 +188,43 @@ Ingester::~Ingester() = default;
 
 Status Ingester::EnsureTransaction() {
   if (txn_) return Status::Ok();
+  pending_.reserve(static_cast<size_t>(options_.batch_resources_max));
+  pending_slot_.reserve(static_cast<size_t>(options_.batch_resources_max));
   txn_ = P4DP_TRY(warehouse_.Begin());
   source_id_ = P4DP_TRY(txn_->catalog().SourceId(options_.source));
   return Status::Ok();
 }
 
+// Two threads: one reads, decompresses and maps records (simdjson), this one resolves,
+// pseudonymises and publishes them. Records keep their order, so the result is the same as
+// with one thread.
 Status Ingester::IngestPaths(const std::vector<std::string>& paths) {
   start_us_ = NowMicros();
   auto files = P4DP_TRY(ListInputFiles(paths));
-  for (const std::string& file : files) {
-    current_file_ = file;
-    ++summary_.files;
-    Status s = ReadRecords(file, [&](const RawRecord& r) {
-      if (deferred_.ok()) deferred_ = OnRecord(r);
-    });
-    P4DP_TRY(deferred_);
-    P4DP_TRY(s);
+  summary_.files = static_cast<int64_t>(files.size());
+  ChunkQueue queue;
+  std::thread reader([&] { ReadAndMap(files, options_.today, queue); });
+  Status status;
+  for (;;) {
+    std::unique_ptr<MappedChunk> chunk = queue.Pop();
+    for (MappedItem& item : chunk->items) {
+      if (!status.ok()) break;
+      RawRecord r;
+      r.json = std::string_view(chunk->text).substr(item.json_offset, item.json_size);
+      r.full_url = std::string_view(chunk->text).substr(item.full_url_offset, item.full_url_size);
+      r.file = item.file;
+      r.line = item.line;
+      r.bundle_entry = item.bundle_entry;
+      r.too_large = item.too_large;
+      current_file_ = *item.file;
+      status = OnMapped(r, item.mapped, item.content_hash);
+    }
+    if (status.ok() && !chunk->status.ok()) status = chunk->status;
+    if (chunk->last || !status.ok()) break;
   }
+  queue.Stop();
+  reader.join();
+  P4DP_TRY(status);
   P4DP_TRY(Flush());
   Progress(true);
   summary_.seconds = static_cast<double>(NowMicros() - start_us_) / 1e6;
@@ -128,6 +253,16 @@ void Ingester::Progress(bool force) {
 }
 
 Status Ingester::OnRecord(const RawRecord& record) {
+  MappedResource mapped;
+  uint64_t content_hash = 0;
+  if (!record.too_large) {
+    mapped = mapper_.Map(record.json);
+    content_hash = XXH3_64bits(record.json.data(), record.json.size());
+  }
+  return OnMapped(record, mapped, content_hash);
+}
+
+Status Ingester::OnMapped(const RawRecord& record, MappedResource& mapped, uint64_t content_hash) {
   ++summary_.records;
   summary_.bytes += static_cast<int64_t>(record.json.size()) + 1;
   if ((summary_.records & 1023) == 0) Progress(false);
@@ -135,8 +270,6 @@ Status Ingester::OnRecord(const RawRecord& record) {
   if (record.too_large) {
     return Quarantine(record, QuarantineReason::kTooLarge, "", "", "");
   }
-  MappedResource mapped = mapper_.Map(record.json);
-  uint64_t content_hash = XXH3_64bits(record.json.data(), record.json.size());
   P4DP_TRY(HandleMapped(record, mapped, content_hash));
   if (static_cast<int64_t>(pending_.size()) >= options_.batch_resources_max ||
       pending_events_ >= kIngestBatchEventsMax) {
@@ -258,9 +391,16 @@ std::optional<domain::PatientKey> Ingester::ResolvePatient(std::string_view refe
     if (nir.empty()) return std::nullopt;
     return pseudonymiser_.FromNir(nir);
   }
+  auto cached = resolved_.find(reference);
+  if (cached != resolved_.end()) return cached->second;
   std::string_view target = ReferenceTarget(reference, "Patient");
   if (target.empty()) return std::nullopt;
-  return txn_->catalog().FindPatientLink(pseudonymiser_.Link(options_.source, target));
+  auto key = txn_->catalog().FindPatientLink(pseudonymiser_.Link(options_.source, target));
+  if (key) {
+    if (resolved_.size() >= kResolvedReferencesMax) resolved_.clear();
+    resolved_.emplace(std::string(reference), *key);
+  }
+  return key;
 }
 
 Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
@@ -323,48 +463,47 @@ Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
 
 // Keeps the best version of each resource within the batch; an exact repeat is a duplicate.
 void Ingester::Stage(uint64_t resource_key, Pending pending) {
-  auto it = pending_.find(resource_key);
-  if (it != pending_.end()) {
-    if (pending.version == it->second.version) {
+  auto [it, inserted] =
+      pending_slot_.try_emplace(resource_key, static_cast<uint32_t>(pending_.size()));
+  if (!inserted) {
+    Pending& held = pending_[it->second];
+    if (pending.version == held.version) {
       ++summary_.duplicates;
       return;
     }
     ++summary_.outdated;  // one of the two versions loses
-    if (pending.version < it->second.version) return;
-    pending_events_ -= static_cast<int64_t>(it->second.events.size());
-    pending_.erase(it);
+    if (pending.version < held.version) return;
+    pending_events_ +=
+        static_cast<int64_t>(pending.events.size()) - static_cast<int64_t>(held.events.size());
+    held = std::move(pending);
+    return;
   }
   pending_events_ += static_cast<int64_t>(pending.events.size());
-  pending_.emplace(resource_key, std::move(pending));
+  pending_.push_back(std::move(pending));
 }
 
 Status Ingester::Flush() {
   if (!txn_) return Status::Ok();
   store::Batch batch;
-  std::vector<uint64_t> keys;
-  keys.reserve(pending_.size());
-  for (const auto& [key, p] : pending_) keys.push_back(key);
-  std::sort(keys.begin(), keys.end());
-  for (uint64_t key : keys) {
-    Pending& p = pending_[key];
+  batch.events.reserve(static_cast<size_t>(pending_events_));
+  for (Pending& p : pending_) {
+    uint64_t key = p.is_patient ? p.patient.resource_key : p.resource.resource_key;
     // Events count in the summary when their resource wins against what is stored.
     auto verdict = txn_->index().Judge(key, p.version);
     bool wins = verdict == store::Index::Verdict::kNew || verdict == store::Index::Verdict::kNewer;
-    if (p.is_patient) {
-      if (wins && !p.patient.deleted) {
-        for (const auto& e : p.events) ++summary_.events_by_domain[static_cast<size_t>(e.domain)];
-      }
-      batch.patients.push_back(std::move(p.patient));
-      for (auto& e : p.events) batch.events.push_back(std::move(e));
-      continue;
-    }
-    if (!p.resource.deleted && wins) {
+    bool deleted = p.is_patient ? p.patient.deleted : p.resource.deleted;
+    if (wins && !deleted) {
       for (const auto& e : p.events) ++summary_.events_by_domain[static_cast<size_t>(e.domain)];
     }
-    batch.resources.push_back(p.resource);
+    if (p.is_patient) {
+      batch.patients.push_back(std::move(p.patient));
+    } else {
+      batch.resources.push_back(p.resource);
+    }
     for (auto& e : p.events) batch.events.push_back(std::move(e));
   }
   pending_.clear();
+  pending_slot_.clear();
   pending_events_ = 0;
   auto counts = txn_->Commit(std::move(batch));
   txn_.reset();

@@ -2,7 +2,8 @@
 // each clinical resource's patient, pseudonymises, sets unusable records aside in the
 // encrypted quarantine, and publishes batches to the warehouse (one segment and one catalog
 // transaction each: when IngestPaths or IngestBody returns OK, everything is durable).
-// An Ingester is used by one thread; the Warehouse serialises it with other writers.
+// An Ingester is used by one thread (IngestPaths runs a reader thread of its own); the
+// Warehouse serialises it with other writers.
 #pragma once
 
 #include <array>
@@ -73,6 +74,7 @@ class Ingester {
  private:
   struct Pending;
   Status OnRecord(const RawRecord& record);
+  Status OnMapped(const RawRecord& record, MappedResource& mapped, uint64_t content_hash);
   Status HandleMapped(const RawRecord& record, MappedResource& mapped, uint64_t content_hash);
   Status HandlePatient(const RawRecord& record, const MappedResource& m, const store::Version& v);
   Status HandleEvents(const RawRecord& record, MappedResource& m, const store::Version& v);
@@ -92,8 +94,16 @@ class Ingester {
   FhirMapper mapper_;
   uint32_t source_id_ = 0;
   std::unique_ptr<store::Warehouse::Transaction> txn_;
-  std::unordered_map<uint64_t, Pending> pending_;
+  // The batch being built: one slot per resource (its best version so far), by key.
+  std::vector<Pending> pending_;
+  std::unordered_map<uint64_t, uint32_t> pending_slot_;
   int64_t pending_events_ = 0;
+  // Resolved patient references of this run (links never change once made).
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, domain::PatientKey, StringHash, std::equal_to<>> resolved_;
   // Codes of Medication resources and dates of Encounters seen in this run, by reference.
   std::unordered_map<std::string, std::vector<MappedCode>> medications_;
   std::unordered_map<std::string, Days> encounter_dates_;

@@ -13,13 +13,23 @@ domain::PatientKey ToKey(const crypto::Digest& d) {
   return k;
 }
 
-uint64_t First64(const crypto::Digest& d) {
-  uint64_t v;
-  std::memcpy(&v, d.data(), sizeof v);
-  return v;
+crypto::Key ToArray(const crypto::Digest& d) {
+  std::array<uint8_t, crypto::kKeyBytes> bytes;
+  std::memcpy(bytes.data(), d.data(), bytes.size());
+  return crypto::Key(bytes);
+}
+
+// Length-prefixed concatenation, so that ("ab", "c") and ("a", "bc") differ.
+void Append(std::string& out, std::string_view part) {
+  uint32_t n = static_cast<uint32_t>(part.size());
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(part);
 }
 
 }  // namespace
+
+Pseudonymiser::Pseudonymiser(const crypto::Key& key)
+    : key_(key), short_key_(ToArray(crypto::HmacSha256(key, "p4dp short keyed hash v1"))) {}
 
 domain::PatientKey Pseudonymiser::FromNir(std::string_view nir) const {
   return ToKey(crypto::KeyedHasher(key_).Add("patient-nir").Add(nir).Finish());
@@ -36,13 +46,23 @@ store::LinkHash Pseudonymiser::Link(std::string_view source, std::string_view ta
 
 uint64_t Pseudonymiser::ResourceKey(std::string_view source, std::string_view type,
                                     std::string_view id) const {
-  return First64(crypto::KeyedHasher(key_).Add("resource").Add(source).Add(type).Add(id).Finish());
+  thread_local std::string message;
+  message.clear();
+  Append(message, "resource");
+  Append(message, source);
+  Append(message, type);
+  Append(message, id);
+  return crypto::ShortKeyedHash(short_key_, message);
 }
 
 uint64_t Pseudonymiser::PracticeKey(std::string_view source,
                                     std::string_view organization_id) const {
-  return First64(
-      crypto::KeyedHasher(key_).Add("practice").Add(source).Add(organization_id).Finish());
+  thread_local std::string message;
+  message.clear();
+  Append(message, "practice");
+  Append(message, source);
+  Append(message, organization_id);
+  return crypto::ShortKeyedHash(short_key_, message);
 }
 
 }  // namespace p4dp::ingest

@@ -16,7 +16,7 @@ namespace p4dp::ingest {
 
 class Pseudonymiser {
  public:
-  explicit Pseudonymiser(const crypto::Key& key) : key_(key) {}
+  explicit Pseudonymiser(const crypto::Key& key);
 
   // Requires a normalised NIR (15 characters, valid key).
   domain::PatientKey FromNir(std::string_view nir) const;
@@ -30,6 +30,7 @@ class Pseudonymiser {
 
  private:
   crypto::Key key_;
+  crypto::Key short_key_;  // for the 64-bit resource and practice keys (SipHash)
 };
 
 }  // namespace p4dp::ingest

@@ -92,6 +92,7 @@ Result<sqlite3*> OpenDb(const std::string& path, int flags) {
 
 Catalog::~Catalog() {
   if (in_transaction_) Rollback();
+  sqlite3_finalize(insert_link_);
   sqlite3_close(db_);
 }
 
@@ -134,7 +135,7 @@ Status Catalog::LoadDictionaries() {
       auto id = static_cast<size_t>(s.Int(0));
       if (id != codes_.size()) return Status::Corruption("catalog: code ids are not dense");
       codes_.push_back({s.Text(1), s.Text(2)});
-      code_ids_[{codes_.back().system, codes_.back().code}] = static_cast<uint32_t>(id);
+      code_ids_[codes_.back().system + '\x1f' + codes_.back().code] = static_cast<uint32_t>(id);
     }
   }
   {
@@ -214,7 +215,7 @@ void Catalog::Rollback() {
   (void)Exec("ROLLBACK");
   in_transaction_ = false;
   while (codes_.size() > codes_at_begin_) {
-    code_ids_.erase({codes_.back().system, codes_.back().code});
+    code_ids_.erase(codes_.back().system + '\x1f' + codes_.back().code);
     codes_.pop_back();
   }
   while (units_.size() > units_at_begin_) {
@@ -241,15 +242,18 @@ Result<uint32_t> Catalog::SourceId(const std::string& name) {
   return id;
 }
 
-Result<uint32_t> Catalog::CodeId(const std::string& system, const std::string& code) {
-  auto it = code_ids_.find({system, code});
+Result<uint32_t> Catalog::CodeId(std::string_view system, std::string_view code) {
+  lookup_.assign(system);
+  lookup_ += '\x1f';
+  lookup_ += code;
+  auto it = code_ids_.find(lookup_);
   if (it != code_ids_.end()) return it->second;
   auto id = static_cast<uint32_t>(codes_.size());
   Stmt s(db_, "INSERT INTO codes(id, system, code) VALUES(?, ?, ?)");
-  s.Bind(1, id).Bind(2, system).Bind(3, code);
+  s.Bind(1, id).Bind(2, std::string(system)).Bind(3, std::string(code));
   P4DP_TRY(s.Run());
-  codes_.push_back({system, code});
-  code_ids_[{system, code}] = id;
+  codes_.push_back({std::string(system), std::string(code)});
+  code_ids_[lookup_] = id;
   return id;
 }
 
@@ -328,9 +332,19 @@ std::optional<domain::PatientKey> Catalog::FindPatientLink(const LinkHash& link)
 
 Status Catalog::AddPatientLink(const LinkHash& link, const domain::PatientKey& key) {
   if (links_.count(link)) return Status::Ok();
-  Stmt s(db_, "INSERT OR REPLACE INTO patient_links(link, patient_key) VALUES(?, ?)");
-  s.BindBlob(1, link.data(), link.size()).BindBlob(2, key.bytes.data(), key.bytes.size());
-  P4DP_TRY(s.Run());
+  if (insert_link_ == nullptr &&
+      sqlite3_prepare_v2(db_,
+                         "INSERT OR REPLACE INTO patient_links(link, patient_key) VALUES(?, ?)", -1,
+                         &insert_link_, nullptr) != SQLITE_OK) {
+    return Status::IoError(std::string("catalog: ") + sqlite3_errmsg(db_));
+  }
+  sqlite3_reset(insert_link_);
+  sqlite3_bind_blob(insert_link_, 1, link.data(), static_cast<int>(link.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(insert_link_, 2, key.bytes.data(), static_cast<int>(key.bytes.size()),
+                    SQLITE_TRANSIENT);
+  if (sqlite3_step(insert_link_) != SQLITE_DONE) {
+    return Status::IoError(std::string("catalog: ") + sqlite3_errmsg(db_));
+  }
   links_[link] = key;
   links_added_.push_back(link);
   return Status::Ok();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "domain/patient.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace p4dp::store {
 
@@ -65,7 +67,7 @@ class Catalog {
   void Rollback();
 
   Result<uint32_t> SourceId(const std::string& name);
-  Result<uint32_t> CodeId(const std::string& system, const std::string& code);
+  Result<uint32_t> CodeId(std::string_view system, std::string_view code);
   Result<uint32_t> UnitId(const std::string& unit);              // 0 for ""
   const std::vector<CodeName>& codes() const { return codes_; }  // by id; [0] unused
   const std::vector<std::string>& units() const { return units_; }
@@ -102,11 +104,14 @@ class Catalog {
   Status LoadDictionaries();
 
   sqlite3* db_;
+  sqlite3_stmt* insert_link_ = nullptr;  // prepared once: links are inserted per patient
   bool in_transaction_ = false;
   std::vector<CodeName> codes_;
-  std::map<std::pair<std::string, std::string>, uint32_t> code_ids_;
+  // Keyed by system + '\x1f' + code; looked up through lookup_ without allocating.
+  std::unordered_map<std::string, uint32_t> code_ids_;
+  std::string lookup_;
   std::vector<std::string> units_;
-  std::map<std::string, uint32_t> unit_ids_;
+  std::unordered_map<std::string, uint32_t> unit_ids_;
   std::vector<std::string> sources_;
   std::map<std::string, uint32_t> source_ids_;
   std::unordered_map<LinkHash, domain::PatientKey, LinkHashHasher> links_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 namespace p4dp::store {
 namespace {
@@ -29,10 +30,10 @@ const PatientSet& EmptySet() {
 }  // namespace
 
 Index::Verdict Index::Judge(uint64_t resource_key, const Version& version) const {
-  auto it = resources_.find(resource_key);
-  if (it == resources_.end()) return Verdict::kNew;
-  if (version == it->second.version) return Verdict::kSame;
-  return version > it->second.version ? Verdict::kNewer : Verdict::kOlder;
+  const Winner* w = resources_.find(resource_key);
+  if (w == nullptr) return Verdict::kNew;
+  if (version == w->version) return Verdict::kSame;
+  return version > w->version ? Verdict::kNewer : Verdict::kOlder;
 }
 
 std::optional<domain::PatientIndex> Index::Find(const domain::PatientKey& key) const {
@@ -76,29 +77,32 @@ void Index::Reindex(domain::PatientIndex p, const std::vector<uint32_t>& codes_b
 ApplyCounts Index::Apply(const Batch& batch) {
   ApplyCounts counts;
   // The best version of each resource within the batch itself.
-  std::map<uint64_t, const Version*> best;
+  FlatMap64<const Version*> best;
+  best.reserve(batch.patients.size() + batch.resources.size());
+  resources_.reserve(resources_.size() + batch.patients.size() + batch.resources.size());
   auto consider = [&](uint64_t key, const Version& v) {
-    auto [it, inserted] = best.try_emplace(key, &v);
-    if (!inserted && v > *it->second) it->second = &v;
+    const Version*& slot = best[key];
+    if (slot == nullptr || v > *slot) slot = &v;
   };
   for (const PatientRecord& r : batch.patients) consider(r.resource_key, r.version);
   for (const ResourceRecord& r : batch.resources) consider(r.resource_key, r.version);
 
   std::map<domain::PatientIndex, std::vector<uint32_t>> touched;  // patient -> codes before
   auto touch = [&](domain::PatientIndex p) {
-    if (!touched.count(p)) touched[p] = CodesOf(patients_[p]);
+    if (with_events_ && !touched.count(p)) touched[p] = CodesOf(patients_[p]);
   };
-  std::map<uint64_t, bool> winners;  // resource key -> its batch version won
+  FlatMap64<bool> winners;  // resource key -> its batch version won (true: not deleted)
+  if (with_events_) winners.reserve(batch.resources.size() + batch.patients.size());
+  // Applies one resource version if it wins; returns whether it did.
   auto judge = [&](uint64_t key, const Version& v, bool deleted, domain::PatientIndex p,
-                   bool is_row) {
-    if (best[key] != &v) return;  // a better version of it is in this batch
+                   bool is_row) -> bool {
+    if (best[key] != &v) return false;  // a better version of it is in this batch
     Verdict verdict = Judge(key, v);
-    auto it = resources_.find(key);
     if (verdict == Verdict::kSame) ++counts.duplicates;
     if (verdict == Verdict::kOlder) ++counts.outdated;
-    if (verdict == Verdict::kSame || verdict == Verdict::kOlder) return;
+    if (verdict == Verdict::kSame || verdict == Verdict::kOlder) return false;
     if (verdict == Verdict::kNewer) {
-      const Winner& old = it->second;
+      const Winner old = *resources_.find(key);
       touch(old.patient);
       // A Patient resource's events (its death) go with its row.
       if (old.is_patient_row) patients_[old.patient].row.reset();
@@ -109,23 +113,21 @@ ApplyCounts Index::Apply(const Batch& batch) {
       ++counts.added;
     }
     resources_[key] = {v, deleted, p, is_row};
-    winners[key] = !deleted;
+    if (with_events_) winners[key] = !deleted;
     touch(p);
+    return true;
   };
   for (const PatientRecord& r : batch.patients) {
     domain::PatientIndex p = PatientFor(r.key);
-    judge(r.resource_key, r.version, r.deleted, p, true);
-    if (winners.count(r.resource_key) && winners[r.resource_key] &&
-        best[r.resource_key] == &r.version) {
-      patients_[p].row = r;
-    }
+    if (judge(r.resource_key, r.version, r.deleted, p, true) && !r.deleted) patients_[p].row = r;
   }
   for (const ResourceRecord& r : batch.resources) {
     judge(r.resource_key, r.version, r.deleted, PatientFor(r.patient), false);
   }
+  if (!with_events_) return counts;
   for (const EventRecord& e : batch.events) {
-    auto w = winners.find(e.resource_key);
-    if (w == winners.end() || !w->second) continue;
+    const bool* w = winners.find(e.resource_key);
+    if (w == nullptr || !*w) continue;
     const Winner& winner = resources_[e.resource_key];
     if (winner.version.content_hash != e.content_hash) continue;
     IndexEvent ie{e.date, e.end_date, e.domain, e.unit, e.source, e.value, e.codes, e.resource_key};

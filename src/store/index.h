@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/flat_map.h"
 #include "store/patient_set.h"
 #include "store/records.h"
 
@@ -53,6 +54,11 @@ struct ApplyCounts {
 
 class Index {
  public:
+  // An index without events keeps only the versions of resources and the patient rows:
+  // enough to judge new records during ingestion, for a fraction of the memory.
+  explicit Index(bool with_events = true) : with_events_(with_events) {}
+  bool with_events() const { return with_events_; }
+
   // How a resource version compares with what is stored; does not change anything.
   enum class Verdict { kNew, kNewer, kSame, kOlder };
   Verdict Judge(uint64_t resource_key, const Version& version) const;
@@ -80,9 +86,10 @@ class Index {
 
   std::vector<IndexPatient> patients_;
   std::unordered_map<domain::PatientKey, domain::PatientIndex, PatientKeyHasher> by_key_;
-  std::unordered_map<uint64_t, Winner> resources_;
+  FlatMap64<Winner> resources_;
   std::vector<PatientSet> by_code_;
   int64_t events_ = 0;
+  bool with_events_ = true;
 };
 
 }  // namespace p4dp::store

@@ -381,12 +381,13 @@ Result<SegmentInfo> WriteSegment(FileSystem& fs, const std::string& path, uint64
 }
 
 Result<Batch> ReadSegment(FileSystem& fs, const std::string& path, uint64_t segment_id,
-                          const crypto::Key& key) {
+                          const crypto::Key& key, bool include_events) {
   std::string file = P4DP_TRY(fs.ReadFile(path));
   auto parsed = ParseFrame(file, segment_id, key);
   if (!parsed.ok()) return parsed.status().WithContext("segment " + path);
   Batch batch;
   for (size_t i = 0; i < parsed->blocks.size(); ++i) {
+    if (!include_events && parsed->blocks[i].kind == BlockKind::kEvents) continue;
     Status s = DecodeBlock(file, segment_id, key, i, parsed->blocks[i], batch);
     if (!s.ok()) return s.WithContext("segment " + path);
   }

@@ -97,11 +97,36 @@ Status Warehouse::RemoveOrphans() {
 Status Warehouse::LoadIndex() {
   auto live = P4DP_TRY(catalog_->LiveSegments());
   for (const SegmentRow& row : live) {
-    auto batch = ReadSegment(fs_, dir_ + "/" + row.file, row.id, segment_key_);
+    auto batch = ReadSegment(fs_, dir_ + "/" + row.file, row.id, segment_key_, false);
     if (!batch.ok()) return batch.status();
     index_.Apply(*batch);
   }
   return Status::Ok();
+}
+
+Status Warehouse::LoadEvents() {
+  if (index_.with_events()) return Status::Ok();
+  Index full(true);
+  auto live = P4DP_TRY(catalog_->LiveSegments());
+  for (const SegmentRow& row : live) {
+    auto batch = ReadSegment(fs_, dir_ + "/" + row.file, row.id, segment_key_, true);
+    if (!batch.ok()) return batch.status();
+    full.Apply(*batch);
+  }
+  index_ = std::move(full);
+  return Status::Ok();
+}
+
+Result<std::shared_lock<std::shared_mutex>> Warehouse::ReadLock() const {
+  {
+    std::shared_lock lock(mu_);
+    if (index_.with_events()) return lock;
+  }
+  {
+    std::unique_lock lock(mu_);
+    P4DP_TRY(const_cast<Warehouse*>(this)->LoadEvents());
+  }
+  return std::shared_lock(mu_);
 }
 
 Warehouse::Transaction::Transaction(Warehouse& w) : warehouse_(w), lock_(w.mu_) {}
@@ -157,6 +182,9 @@ Status Warehouse::MaybeMerge() {
     }
   }
   if (static_cast<int>(small.size()) < kMergeFanIn) return Status::Ok();
+  std::sort(small.begin(), small.end(),
+            [](const SegmentRow& a, const SegmentRow& b) { return a.events < b.events; });
+  small.resize(kMergeFanIn);
   // Winners among the merged segments only: a record that loses to another record of the
   // same set is dropped; tombstones that win are kept, to keep hiding older versions. A
   // winning version stored in several segments is kept once, with the events of the first.
@@ -222,14 +250,15 @@ Status Warehouse::MaybeMerge() {
   return Status::Ok();
 }
 
-void Warehouse::Read(const std::function<void(const Index&, const Catalog&)>& fn) const {
-  std::shared_lock lock(mu_);
+Status Warehouse::Read(const std::function<void(const Index&, const Catalog&)>& fn) const {
+  auto lock = P4DP_TRY(ReadLock());
   fn(index_, *catalog_);
+  return Status::Ok();
 }
 
 Result<Stats> Warehouse::ComputeStats() {
   Stats stats;
-  std::shared_lock lock(mu_);
+  auto lock = P4DP_TRY(ReadLock());
   stats.patients = static_cast<int64_t>(index_.patient_count());
   stats.resources = static_cast<int64_t>(index_.resource_count());
   const auto& sources = catalog_->sources();

@@ -25,8 +25,10 @@
 
 namespace p4dp::store {
 
-inline constexpr int kMergeFanIn = 8;  // merge when this many small segments
-inline constexpr int64_t kSmallSegmentEvents = 4'000'000;
+// Small segments (live pushes, the tail of an ingest) are merged kMergeFanIn at a time, so
+// that readers do not face thousands of tiny files; full ingest batches are left alone.
+inline constexpr int kMergeFanIn = 8;
+inline constexpr int64_t kSmallSegmentEvents = 50'000;
 
 struct Stats {
   int64_t patients = 0;
@@ -73,12 +75,14 @@ class Warehouse {
   };
   Result<std::unique_ptr<Transaction>> Begin();
 
-  // Merges small live segments into one when there are at least kMergeFanIn of them,
+  // Merges the kMergeFanIn smallest small live segments into one when there are at least
+  // kMergeFanIn of them (repeat to merge more),
   // keeping only the winning versions. Readers are not blocked while it reads and writes.
   Status MaybeMerge();
 
-  // Reads under the shared lock: `fn` sees a consistent index.
-  void Read(const std::function<void(const Index&, const Catalog&)>& fn) const;
+  // Reads under the shared lock: `fn` sees a consistent index, with its events (loaded from
+  // the segments at the first read). Fails if a segment cannot be read.
+  Status Read(const std::function<void(const Index&, const Catalog&)>& fn) const;
 
   Result<Stats> ComputeStats();
   Result<std::vector<Catalog::QuarantineRow>> Quarantined(int64_t limit);
@@ -89,7 +93,12 @@ class Warehouse {
   Warehouse(FileSystem& fs, std::string dir, std::unique_ptr<Catalog> catalog,
             const crypto::Key& master);
   Status RemoveOrphans();
+  // Loads resource versions and patient rows (not events) from every live segment.
   Status LoadIndex();
+  // Loads the events too, the first time a reader needs them. Requires the exclusive lock.
+  Status LoadEvents();
+  // Takes the shared lock with the events loaded.
+  Result<std::shared_lock<std::shared_mutex>> ReadLock() const;
   std::string SegmentPath(uint64_t id) const;
 
   FileSystem& fs_;
@@ -100,7 +109,8 @@ class Warehouse {
   crypto::Key quarantine_key_;
   // Exclusive for a transaction or the last step of a merge; shared for readers.
   mutable std::shared_mutex mu_;
-  Index index_;
+  mutable Index index_{false};
+  mutable Status events_status_;
 };
 
 }  // namespace p4dp::store

@@ -81,7 +81,7 @@ std::string Dump(const std::string& data, const std::string& key_file) {
   EXPECT_TRUE(w.ok()) << w.status().ToString();
   if (!w.ok()) return "";
   std::vector<std::string> patients;
-  (*w)->Read([&](const store::Index& index, const store::Catalog& catalog) {
+  Status read = (*w)->Read([&](const store::Index& index, const store::Catalog& catalog) {
     for (domain::PatientIndex p = 0; p < index.patient_count(); ++p) {
       const store::IndexPatient& patient = index.patient(p);
       std::ostringstream s;
@@ -104,6 +104,7 @@ std::string Dump(const std::string& data, const std::string& key_file) {
       patients.push_back(s.str());
     }
   });
+  EXPECT_TRUE(read.ok()) << read.ToString();
   std::sort(patients.begin(), patients.end());
   std::string all;
   for (const auto& p : patients) all += p;
@@ -233,8 +234,8 @@ TEST(Ingest, ReingestionAndIngestOrderChangeNothing) {
   EXPECT_EQ(s["replaced"].get<int64_t>(), 0);
   EXPECT_EQ(s["duplicates"].get<int64_t>(), LastJson(first.out)["accepted"].get<int64_t>());
   EXPECT_EQ(Dump(dir + "/a/data", key), dump_a) << "re-ingestion changed the content";
-  // B: file by file in reverse order (clinical files before Patient: each run after the
-  // Patient file resolves what the earlier ones could not).
+  // B: file by file in reverse order, in small batches (clinical files before Patient: each
+  // run after the Patient file resolves what the earlier ones could not).
   fs::create_directories(dir + "/b");
   Init(dir + "/b", key);
   std::vector<std::string> files;
@@ -244,7 +245,8 @@ TEST(Ingest, ReingestionAndIngestOrderChangeNothing) {
   std::sort(files.rbegin(), files.rend());
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& f : files) {
-      Outcome o = P4dp("ingest " + dir + "/b/data " + f + " --key-file " + key + " --quiet");
+      Outcome o = P4dp("ingest " + dir + "/b/data " + f + " --key-file " + key +
+                       " --quiet --batch-resources 997");
       ASSERT_EQ(o.exit_code, 0) << o.out;
     }
   }
@@ -319,6 +321,76 @@ TEST(Ingest, VerifyNamesTheSegmentAndBlockOfAFlippedByte) {
   Outcome stats = P4dp("stats " + dir + "/data --key-file " + key);
   EXPECT_NE(stats.exit_code, 0) << stats.out;
   EXPECT_NE(stats.out.find("corruption"), std::string::npos) << stats.out;
+}
+
+std::string Curl(const std::string& args) {
+  std::string out;
+  FILE* pipe = popen(("curl -s --max-time 60 " + args).c_str(), "r");
+  if (!pipe) return out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  pclose(pipe);
+  return out;
+}
+
+TEST(Ingest, LivePushIsAnsweredWhenDurableAndVisibleAtOnce) {
+  std::string dir = TempDir("push");
+  ASSERT_EQ(P4dp("synth --quiet --patients 60 --seed 4 --out " + dir + "/in").exit_code, 0);
+  std::string key = Init(dir);
+  int out_pipe[2];
+  ASSERT_EQ(pipe(out_pipe), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    close(out_pipe[0]);
+    std::string data = dir + "/data";
+    execl(Bin().c_str(), "p4dp", "serve", data.c_str(), "--key-file", key.c_str(), "--port", "0",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  // "p4dp: serving DATA on http://127.0.0.1:PORT/"
+  std::string line;
+  char c;
+  while (read(out_pipe[0], &c, 1) == 1 && c != '\n') line += c;
+  size_t at = line.find("http://");
+  ASSERT_NE(at, std::string::npos) << line;
+  std::string url = line.substr(at);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  json before = json::parse(Curl(url + "/api/stats"), nullptr, false);
+  ASSERT_TRUE(before.is_object());
+  EXPECT_EQ(before["events"].get<int64_t>(), 0);
+  // Patients first, then their conditions: each answer comes once the records are durable.
+  json patients = json::parse(Curl("-X POST -H 'Content-Type: application/x-ndjson' "
+                                   "--data-binary @" +
+                                   dir + "/in/Patient.ndjson " + url + "/api/ingest"),
+                              nullptr, false);
+  ASSERT_TRUE(patients.is_object());
+  EXPECT_EQ(patients["accepted"].get<int64_t>(), 60);
+  json conditions = json::parse(Curl("-X POST -H 'Content-Type: application/x-ndjson' "
+                                     "--data-binary @" +
+                                     dir + "/in/Condition.ndjson " + url + "/api/ingest"),
+                                nullptr, false);
+  ASSERT_TRUE(conditions.is_object());
+  int64_t added = conditions["events_by_domain"]["condition"].get<int64_t>();
+  EXPECT_GT(added, 100);
+  json after = json::parse(Curl(url + "/api/stats"), nullptr, false);
+  EXPECT_EQ(after["events_by_domain"]["condition"].get<int64_t>(), added)
+      << "pushed records are visible at once";
+  json empty = json::parse(Curl("-X POST --data-binary '' " + url + "/api/ingest"), nullptr, false);
+  EXPECT_TRUE(empty.contains("error"));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(out_pipe[0]);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // Durable: a new process sees them.
+  Outcome stats = P4dp("stats " + dir + "/data --key-file " + key);
+  ASSERT_EQ(stats.exit_code, 0) << stats.out;
+  json st = json::parse(stats.out.substr(stats.out.find('{')));
+  EXPECT_EQ(st["events_by_domain"]["condition"].get<int64_t>(), added);
 }
 
 TEST(Ingest, WrongKeyIsRefusedByTheCommands) {

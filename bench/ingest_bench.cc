@@ -1,0 +1,140 @@
+// Ingestion benchmark (must show 6 of the ingestion issue): ingests a synthetic population
+// (zstd NDJSON, as `p4dp synth --compress zstd` writes it) into a fresh warehouse and
+// prints events/s, MB/s and peak memory next to the parse-only speed of simdjson on the
+// same files in the same run (the same reader and decompression, then a full simdjson DOM
+// parse of each record), and the warehouse's size on disk relative to the input.
+// Usage: ingest_bench [--patients N] [--dir DIR]   (default 100000, build/bench-ingest)
+#include <simdjson.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "base/file_system.h"
+#include "crypto/aead.h"
+#include "ingest/pipeline.h"
+#include "ingest/reader.h"
+#include "store/warehouse.h"
+#include "synth/synth.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+double Seconds(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int64_t FolderBytes(const std::string& dir) {
+  int64_t total = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) total += static_cast<int64_t>(e.file_size());
+  }
+  return total;
+}
+
+long PeakRssMiB() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+int Fail(const std::string& what, const p4dp::Status& s) {
+  std::fprintf(stderr, "ingest_bench: %s: %s\n", what.c_str(), s.ToString().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t patients = 100'000;
+  std::string dir = "build/bench-ingest";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--patients") == 0) patients = std::atoll(argv[i + 1]);
+    if (std::strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
+  }
+  std::string input = dir + "/input-" + std::to_string(patients);
+  if (!fs::exists(input + "/truth/summary.json")) {
+    std::printf("generating %lld synthetic patients (zstd) into %s\n",
+                static_cast<long long>(patients), input.c_str());
+    p4dp::synth::SynthOptions options;
+    options.patients = patients;
+    options.seed = 1;
+    options.compress_zstd = true;
+    options.out_dir = input;
+    auto made = p4dp::synth::GenerateSyntheticPopulation(options, p4dp::RealFileSystem());
+    if (!made.ok()) return Fail("synth", made.status());
+  }
+  auto files = p4dp::ingest::ListInputFiles({input});
+  if (!files.ok()) return Fail("list", files.status());
+
+  // 1. Parse-only: the same reader, then simdjson's DOM parser on every record.
+  auto start = Clock::now();
+  simdjson::dom::parser parser;
+  int64_t records = 0, bytes = 0, parse_errors = 0;
+  for (const std::string& file : *files) {
+    p4dp::Status s = p4dp::ingest::ReadRecords(file, [&](const p4dp::ingest::RawRecord& r) {
+      ++records;
+      bytes += static_cast<int64_t>(r.json.size()) + 1;
+      auto doc = parser.parse(r.json.data(), r.json.size(), true);
+      if (doc.error()) ++parse_errors;
+    });
+    if (!s.ok()) return Fail("read " + file, s);
+  }
+  double parse_s = Seconds(start);
+
+  // 2. Ingest into a fresh warehouse.
+  std::string data = dir + "/warehouse";
+  fs::remove_all(data);
+  p4dp::crypto::Key master = p4dp::crypto::Key::Random();
+  p4dp::Status init = p4dp::store::Warehouse::Init(p4dp::RealFileSystem(), data, master);
+  if (!init.ok()) return Fail("init", init);
+  start = Clock::now();
+  p4dp::ingest::IngestSummary summary;
+  {
+    auto warehouse = p4dp::store::Warehouse::Open(p4dp::RealFileSystem(), data, master);
+    if (!warehouse.ok()) return Fail("open", warehouse.status());
+    p4dp::ingest::IngestOptions options;
+    options.source = "bench";
+    options.today = 21'000;
+    p4dp::ingest::Ingester ingester(**warehouse, options);
+    p4dp::Status s = ingester.IngestPaths({input});
+    if (!s.ok()) return Fail("ingest", s);
+    p4dp::Status merged = (*warehouse)->MaybeMerge();
+    if (!merged.ok()) return Fail("merge", merged);
+    summary = ingester.summary();
+  }
+  double ingest_s = Seconds(start);
+  int64_t events = 0;
+  for (int64_t n : summary.events_by_domain) events += n;
+
+  int64_t input_disk = FolderBytes(input);
+  int64_t warehouse_disk = FolderBytes(data);
+  double parse_mbs = static_cast<double>(bytes) / 1e6 / parse_s;
+  double ingest_mbs = static_cast<double>(bytes) / 1e6 / ingest_s;
+  std::printf("ingest benchmark: %lld patients, %lld records, %.1f MB of NDJSON (%.1f MB zstd)\n",
+              static_cast<long long>(patients), static_cast<long long>(records),
+              static_cast<double>(bytes) / 1e6, static_cast<double>(input_disk) / 1e6);
+  std::printf("  simdjson parse-only  %7.2f s  %8.1f MB/s  %9.0f records/s  (%lld errors)\n",
+              parse_s, parse_mbs, static_cast<double>(records) / parse_s,
+              static_cast<long long>(parse_errors));
+  std::printf("  p4dp ingest          %7.2f s  %8.1f MB/s  %9.0f records/s  %9.0f events/s\n",
+              ingest_s, ingest_mbs, static_cast<double>(summary.records) / ingest_s,
+              static_cast<double>(events) / ingest_s);
+  std::printf("  ingest / parse-only  %.1f %% (target: at least 25 %%)\n",
+              100.0 * ingest_mbs / parse_mbs);
+  std::printf("  accepted %lld, rejected %lld, events %lld\n",
+              static_cast<long long>(summary.accepted), static_cast<long long>(summary.rejected),
+              static_cast<long long>(events));
+  std::printf("  peak memory %ld MiB\n", PeakRssMiB());
+  std::printf("  on disk: warehouse %.1f MB = %.2f x the zstd input, %.3f x the NDJSON\n",
+              static_cast<double>(warehouse_disk) / 1e6,
+              static_cast<double>(warehouse_disk) / static_cast<double>(input_disk),
+              static_cast<double>(warehouse_disk) / static_cast<double>(bytes));
+  return 0;
+}
