@@ -175,6 +175,7 @@ std::string IngestSummary::ToJson() const {
   j["events_by_domain"] = domains;
   j["bytes"] = bytes;
   j["seconds"] = std::round(seconds * 100) / 100;
+  j["publish_seconds"] = std::round(publish_seconds * 100) / 100;
   return j.dump();
 }
 
@@ -484,6 +485,12 @@ void Ingester::Stage(uint64_t resource_key, Pending pending) {
 
 Status Ingester::Flush() {
   if (!txn_) return Status::Ok();
+  int64_t flush_start = NowMicros();
+  struct AddTime {
+    int64_t start;
+    double& total;
+    ~AddTime() { total += static_cast<double>(NowMicros() - start) / 1e6; }
+  } add_time{flush_start, summary_.publish_seconds};
   store::Batch batch;
   batch.events.reserve(static_cast<size_t>(pending_events_));
   for (Pending& p : pending_) {

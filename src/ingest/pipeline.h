@@ -57,6 +57,7 @@ struct IngestSummary {
   std::array<int64_t, domain::kDomainCount> events_by_domain{};
   int64_t bytes = 0;
   double seconds = 0;
+  double publish_seconds = 0;  // of which spent publishing batches (segments, catalog, index)
   std::string ToJson() const;
 };
 

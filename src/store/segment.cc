@@ -326,7 +326,7 @@ bool EventBefore(const EventRecord& a, const EventRecord& b) {
 }  // namespace
 
 Result<SegmentInfo> WriteSegment(FileSystem& fs, const std::string& path, uint64_t segment_id,
-                                 const crypto::Key& key, Batch batch) {
+                                 const crypto::Key& key, Batch& batch) {
   std::stable_sort(batch.events.begin(), batch.events.end(), EventBefore);
   std::sort(batch.patients.begin(), batch.patients.end(),
             [](const PatientRecord& a, const PatientRecord& b) { return a.key < b.key; });

@@ -27,10 +27,10 @@ struct SegmentInfo {
   int64_t blocks = 0;
 };
 
-// Writes `batch` (sorting its events) to `path` under a temporary name, syncs it, renames
-// it into place and syncs the folder. Errors name the file.
+// Writes `batch` to `path` under a temporary name, syncs it, renames it into place and syncs
+// the folder. Sorts the batch's events and patients in place (no copy). Errors name the file.
 Result<SegmentInfo> WriteSegment(FileSystem& fs, const std::string& path, uint64_t segment_id,
-                                 const crypto::Key& key, Batch batch);
+                                 const crypto::Key& key, Batch& batch);
 
 // Reads a whole segment. Any block that fails authentication or decoding gives a
 // Corruption status naming the file and the block ("block 3"); nothing of it is returned.

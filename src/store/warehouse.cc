@@ -229,7 +229,7 @@ Status Warehouse::MaybeMerge() {
     return id.status();
   }
   std::string path = SegmentPath(*id);
-  auto info = WriteSegment(fs_, path, *id, segment_key_, std::move(merged));
+  auto info = WriteSegment(fs_, path, *id, segment_key_, merged);
   Status s = info.status();
   std::vector<uint64_t> old_ids;
   for (const SegmentRow& row : small) old_ids.push_back(row.id);

@@ -109,7 +109,8 @@ TEST(Segment, RoundTripsEveryField) {
 TEST(Segment, IsUnreadableWithTheWrongKeyOrId) {
   std::string dir = TempDir("wrongkey");
   crypto::Key key = crypto::Key::Random();
-  ASSERT_TRUE(WriteSegment(RealFileSystem(), dir + "/s.seg", 3, key, MakeBatch(2, 2)).ok());
+  Batch batch = MakeBatch(2, 2);
+  ASSERT_TRUE(WriteSegment(RealFileSystem(), dir + "/s.seg", 3, key, batch).ok());
   EXPECT_EQ(ReadSegment(RealFileSystem(), dir + "/s.seg", 3, crypto::Key::Random()).status().code(),
             StatusCode::kCorruption);
   EXPECT_EQ(ReadSegment(RealFileSystem(), dir + "/s.seg", 4, key).status().code(),
