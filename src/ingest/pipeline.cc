@@ -464,10 +464,9 @@ Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
 
 // Keeps the best version of each resource within the batch; an exact repeat is a duplicate.
 void Ingester::Stage(uint64_t resource_key, Pending pending) {
-  auto [it, inserted] =
-      pending_slot_.try_emplace(resource_key, static_cast<uint32_t>(pending_.size()));
-  if (!inserted) {
-    Pending& held = pending_[it->second];
+  auto [slot, inserted] = pending_slot_.try_emplace(resource_key);
+  if (!inserted && *slot != 0) {
+    Pending& held = pending_[*slot - 1];
     if (pending.version == held.version) {
       ++summary_.duplicates;
       return;
@@ -479,6 +478,7 @@ void Ingester::Stage(uint64_t resource_key, Pending pending) {
     held = std::move(pending);
     return;
   }
+  *slot = static_cast<uint32_t>(pending_.size()) + 1;
   pending_events_ += static_cast<int64_t>(pending.events.size());
   pending_.push_back(std::move(pending));
 }
@@ -494,14 +494,6 @@ Status Ingester::Flush() {
   store::Batch batch;
   batch.events.reserve(static_cast<size_t>(pending_events_));
   for (Pending& p : pending_) {
-    uint64_t key = p.is_patient ? p.patient.resource_key : p.resource.resource_key;
-    // Events count in the summary when their resource wins against what is stored.
-    auto verdict = txn_->index().Judge(key, p.version);
-    bool wins = verdict == store::Index::Verdict::kNew || verdict == store::Index::Verdict::kNewer;
-    bool deleted = p.is_patient ? p.patient.deleted : p.resource.deleted;
-    if (wins && !deleted) {
-      for (const auto& e : p.events) ++summary_.events_by_domain[static_cast<size_t>(e.domain)];
-    }
     if (p.is_patient) {
       batch.patients.push_back(std::move(p.patient));
     } else {
@@ -510,7 +502,7 @@ Status Ingester::Flush() {
     for (auto& e : p.events) batch.events.push_back(std::move(e));
   }
   pending_.clear();
-  pending_slot_.clear();
+  pending_slot_ = store::FlatMap64<uint32_t>();
   pending_events_ = 0;
   auto counts = txn_->Commit(std::move(batch));
   txn_.reset();
@@ -520,6 +512,9 @@ Status Ingester::Flush() {
   summary_.duplicates += counts->duplicates;
   summary_.outdated += counts->outdated;
   summary_.removed += counts->removed;
+  for (size_t d = 0; d < counts->events_by_domain.size(); ++d) {
+    summary_.events_by_domain[d] += counts->events_by_domain[d];
+  }
   return Status::Ok();
 }
 

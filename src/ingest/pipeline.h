@@ -21,6 +21,7 @@
 #include "ingest/fhir_mapper.h"
 #include "ingest/pseudonymiser.h"
 #include "ingest/reader.h"
+#include "store/flat_map.h"
 #include "store/warehouse.h"
 
 namespace p4dp::ingest {
@@ -97,7 +98,7 @@ class Ingester {
   std::unique_ptr<store::Warehouse::Transaction> txn_;
   // The batch being built: one slot per resource (its best version so far), by key.
   std::vector<Pending> pending_;
-  std::unordered_map<uint64_t, uint32_t> pending_slot_;
+  store::FlatMap64<uint32_t> pending_slot_;  // resource key -> slot + 1 (0: none)
   int64_t pending_events_ = 0;
   // Resolved patient references of this run (links never change once made).
   struct StringHash {

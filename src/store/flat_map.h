@@ -33,6 +33,25 @@ class FlatMap64 {
   }
   const V* find(uint64_t key) const { return const_cast<FlatMap64*>(this)->find(key); }
 
+  // The value of `key` and whether it was inserted (default-constructed) just now. The
+  // pointer stays valid until the next insertion that grows the map.
+  std::pair<V*, bool> try_emplace(uint64_t key) {
+    if (key == 0) {
+      bool inserted = !has_zero_;
+      has_zero_ = true;
+      return {&zero_, inserted};
+    }
+    if ((size_ + 1) * 10 > slots_.size() * 7) Rehash(slots_.empty() ? 16 : slots_.size() * 2);
+    for (size_t i = Home(key);; i = (i + 1) & mask_) {
+      if (slots_[i].key == key) return {&slots_[i].value, false};
+      if (slots_[i].key == 0) {
+        slots_[i].key = key;
+        ++size_;
+        return {&slots_[i].value, true};
+      }
+    }
+  }
+
   // The value of `key`, inserted default-constructed if missing.
   V& operator[](uint64_t key) {
     if (key == 0) {

@@ -92,17 +92,18 @@ ApplyCounts Index::Apply(const Batch& batch) {
     if (with_events_ && !touched.count(p)) touched[p] = CodesOf(patients_[p]);
   };
   FlatMap64<bool> winners;  // resource key -> its batch version won (true: not deleted)
-  if (with_events_) winners.reserve(batch.resources.size() + batch.patients.size());
+  winners.reserve(batch.resources.size() + batch.patients.size());
   // Applies one resource version if it wins; returns whether it did.
   auto judge = [&](uint64_t key, const Version& v, bool deleted, domain::PatientIndex p,
                    bool is_row) -> bool {
     if (best[key] != &v) return false;  // a better version of it is in this batch
-    Verdict verdict = Judge(key, v);
-    if (verdict == Verdict::kSame) ++counts.duplicates;
-    if (verdict == Verdict::kOlder) ++counts.outdated;
-    if (verdict == Verdict::kSame || verdict == Verdict::kOlder) return false;
-    if (verdict == Verdict::kNewer) {
-      const Winner old = *resources_.find(key);
+    // One probe of the (large) version map per resource.
+    auto [slot, inserted] = resources_.try_emplace(key);
+    if (!inserted && v == slot->version) ++counts.duplicates;
+    if (!inserted && v < slot->version) ++counts.outdated;
+    if (!inserted && v <= slot->version) return false;
+    if (!inserted) {
+      const Winner old = *slot;
       touch(old.patient);
       // A Patient resource's events (its death) go with its row.
       if (old.is_patient_row) patients_[old.patient].row.reset();
@@ -112,8 +113,8 @@ ApplyCounts Index::Apply(const Batch& batch) {
     } else if (!deleted) {
       ++counts.added;
     }
-    resources_[key] = {v, deleted, p, is_row};
-    if (with_events_) winners[key] = !deleted;
+    *slot = {v, deleted, p, is_row};
+    winners[key] = !deleted;
     touch(p);
     return true;
   };
@@ -124,12 +125,14 @@ ApplyCounts Index::Apply(const Batch& batch) {
   for (const ResourceRecord& r : batch.resources) {
     judge(r.resource_key, r.version, r.deleted, PatientFor(r.patient), false);
   }
-  if (!with_events_) return counts;
   for (const EventRecord& e : batch.events) {
     const bool* w = winners.find(e.resource_key);
     if (w == nullptr || !*w) continue;
-    const Winner& winner = resources_[e.resource_key];
-    if (winner.version.content_hash != e.content_hash) continue;
+    const Version* v = best[e.resource_key];
+    if (v == nullptr || v->content_hash != e.content_hash) continue;
+    ++counts.events_by_domain[static_cast<size_t>(e.domain)];
+    if (!with_events_) continue;
+    const Winner& winner = *resources_.find(e.resource_key);
     IndexEvent ie{e.date, e.end_date, e.domain, e.unit, e.source, e.value, e.codes, e.resource_key};
     patients_[winner.patient].events.push_back(std::move(ie));
     ++events_;

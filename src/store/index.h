@@ -6,6 +6,7 @@
 // Not thread-safe: the Warehouse guards it (one writer, readers under its lock).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -50,6 +51,8 @@ struct ApplyCounts {
   int64_t duplicates = 0;  // this exact version was stored already
   int64_t outdated = 0;    // an older version than the stored one: ignored
   int64_t removed = 0;     // entered-in-error removed a stored resource
+  // Events of the resources that won (added or replaced), by domain.
+  std::array<int64_t, domain::kDomainCount> events_by_domain{};
 };
 
 class Index {

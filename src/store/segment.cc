@@ -327,7 +327,16 @@ bool EventBefore(const EventRecord& a, const EventRecord& b) {
 
 Result<SegmentInfo> WriteSegment(FileSystem& fs, const std::string& path, uint64_t segment_id,
                                  const crypto::Key& key, Batch& batch) {
-  std::stable_sort(batch.events.begin(), batch.events.end(), EventBefore);
+  // Sort a permutation, then move each event once: events are large (their codes vector).
+  std::vector<uint32_t> order(batch.events.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return EventBefore(batch.events[a], batch.events[b]);
+  });
+  std::vector<EventRecord> sorted;
+  sorted.reserve(batch.events.size());
+  for (uint32_t i : order) sorted.push_back(std::move(batch.events[i]));
+  batch.events = std::move(sorted);
   std::sort(batch.patients.begin(), batch.patients.end(),
             [](const PatientRecord& a, const PatientRecord& b) { return a.key < b.key; });
   std::string file(kHeaderMagic);
