@@ -96,6 +96,7 @@ int Serve(const ServeArgs& args) {
       return Fail(opened.status().ToString());
     }
     warehouse = std::move(*opened);
+    warehouse->StartBackgroundMerges();
     server::AddWarehouseRoutes(router, *warehouse, args.source);
   }
   auto server = server::HttpServer::Create(

@@ -129,6 +129,38 @@ Result<std::shared_lock<std::shared_mutex>> Warehouse::ReadLock() const {
   return std::shared_lock(mu_);
 }
 
+Warehouse::~Warehouse() {
+  if (merger_.joinable()) {
+    {
+      std::lock_guard lock(merge_mu_);
+      merge_stop_ = true;
+    }
+    merge_cv_.notify_all();
+    merger_.join();
+  }
+}
+
+void Warehouse::StartBackgroundMerges() {
+  if (merger_.joinable()) return;
+  merger_ = std::thread([this] {
+    std::unique_lock lock(merge_mu_);
+    for (;;) {
+      merge_cv_.wait(lock, [&] { return merge_stop_ || merge_wanted_; });
+      if (merge_stop_) return;
+      merge_wanted_ = false;
+      lock.unlock();
+      Status s = MaybeMerge();
+      lock.lock();
+      if (!s.ok()) merge_status_ = s;
+    }
+  });
+}
+
+Status Warehouse::MergeStatus() const {
+  std::lock_guard lock(merge_mu_);
+  return merge_status_;
+}
+
 Warehouse::Transaction::Transaction(Warehouse& w) : warehouse_(w), lock_(w.mu_) {}
 
 Warehouse::Transaction::~Transaction() {
@@ -170,10 +202,16 @@ Result<ApplyCounts> Warehouse::Transaction::Commit(Batch batch) {
     if (w.fs_.Exists(path)) (void)w.fs_.RemoveFile(path);
     return s;
   }
-  return w.index_.Apply(batch);
+  ApplyCounts counts = w.index_.Apply(batch);
+  if (w.merger_.joinable()) {
+    std::lock_guard lock(w.merge_mu_);
+    w.merge_wanted_ = true;
+    w.merge_cv_.notify_all();
+  }
+  return counts;
 }
 
-Status Warehouse::MaybeMerge() {
+Result<bool> Warehouse::MergeOnce() {
   std::vector<SegmentRow> small;
   {
     std::shared_lock lock(mu_);
@@ -181,7 +219,7 @@ Status Warehouse::MaybeMerge() {
       if (row.events < kSmallSegmentEvents) small.push_back(row);
     }
   }
-  if (static_cast<int>(small.size()) < kMergeFanIn) return Status::Ok();
+  if (static_cast<int>(small.size()) < kMergeFanIn) return false;
   std::sort(small.begin(), small.end(),
             [](const SegmentRow& a, const SegmentRow& b) { return a.events < b.events; });
   small.resize(kMergeFanIn);
@@ -247,7 +285,14 @@ Status Warehouse::MaybeMerge() {
     P4DP_TRY(fs_.RemoveFile(dir_ + "/" + row.file));
     P4DP_TRY(catalog_->ForgetSegment(row.id));
   }
-  return Status::Ok();
+  return true;
+}
+
+Status Warehouse::MaybeMerge() {
+  for (;;) {
+    bool merged = P4DP_TRY(MergeOnce());
+    if (!merged) return Status::Ok();
+  }
 }
 
 Status Warehouse::Read(const std::function<void(const Index&, const Catalog&)>& fn) const {

@@ -9,12 +9,14 @@
 #pragma once
 
 #include <array>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/file_system.h"
@@ -75,10 +77,17 @@ class Warehouse {
   };
   Result<std::unique_ptr<Transaction>> Begin();
 
-  // Merges the kMergeFanIn smallest small live segments into one when there are at least
-  // kMergeFanIn of them (repeat to merge more),
-  // keeping only the winning versions. Readers are not blocked while it reads and writes.
+  // While there are at least kMergeFanIn small live segments, merges the kMergeFanIn
+  // smallest into one, keeping only the winning versions. Readers are not blocked while it
+  // reads and writes.
   Status MaybeMerge();
+
+  // Starts a background thread that runs MaybeMerge after publications (for `p4dp serve`,
+  // where live pushes make many small segments). Stopped by the destructor. A failed merge
+  // is kept for MergeStatus() and leaves the warehouse as it was.
+  void StartBackgroundMerges();
+  Status MergeStatus() const;
+  ~Warehouse();
 
   // Reads under the shared lock: `fn` sees a consistent index, with its events (loaded from
   // the segments at the first read). Fails if a segment cannot be read.
@@ -93,6 +102,8 @@ class Warehouse {
   Warehouse(FileSystem& fs, std::string dir, std::unique_ptr<Catalog> catalog,
             const crypto::Key& master);
   Status RemoveOrphans();
+  // One merge of the kMergeFanIn smallest small segments; false if there were too few.
+  Result<bool> MergeOnce();
   // Loads resource versions and patient rows (not events) from every live segment.
   Status LoadIndex();
   // Loads the events too, the first time a reader needs them. Requires the exclusive lock.
@@ -109,6 +120,13 @@ class Warehouse {
   crypto::Key quarantine_key_;
   // Exclusive for a transaction or the last step of a merge; shared for readers.
   mutable std::shared_mutex mu_;
+  // Background merges: woken after each publication.
+  mutable std::mutex merge_mu_;
+  std::condition_variable merge_cv_;
+  bool merge_wanted_ = false;
+  bool merge_stop_ = false;
+  Status merge_status_;
+  std::thread merger_;
   mutable Index index_{false};
   mutable Status events_status_;
 };

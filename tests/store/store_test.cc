@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "base/file_system.h"
 #include "crypto/aead.h"
@@ -304,6 +305,34 @@ TEST(Warehouse, MergeKeepsTheContentAndRemovesOldSegments) {
   auto again = (*reopened)->ComputeStats();
   EXPECT_EQ(again->events, before->events);
   EXPECT_EQ(again->patients, before->patients);
+}
+
+TEST(Warehouse, BackgroundMergesFoldSmallSegmentsWhileWritesGoOn) {
+  std::string dir = TempDir("background_merge") + "/w";
+  crypto::Key master = crypto::Key::Random();
+  ASSERT_TRUE(Warehouse::Init(RealFileSystem(), dir, master).ok());
+  auto w = Warehouse::Open(RealFileSystem(), dir, master);
+  ASSERT_TRUE(w.ok());
+  (*w)->StartBackgroundMerges();
+  for (int b = 0; b < 3 * kMergeFanIn; ++b) {
+    auto txn = (*w)->Begin();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE((*txn)->Commit(MakeBatch(4, 3, static_cast<uint64_t>(b + 2) * 10'000'000)).ok());
+  }
+  int64_t segments = 0;
+  for (int wait = 0; wait < 200; ++wait) {
+    auto stats = (*w)->ComputeStats();
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(stats->events, 3 * kMergeFanIn * 12);
+    segments = stats->segments;
+    if (segments <= kMergeFanIn) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_LE(segments, kMergeFanIn) << "the background merges did not run";
+  EXPECT_TRUE((*w)->MergeStatus().ok());
+  auto problems = (*w)->Verify();
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty());
 }
 
 }  // namespace
