@@ -116,22 +116,7 @@ int RunStats(const CommonArgs& args) {
   if (!warehouse.ok()) return Fail("stats: " + warehouse.status().ToString());
   auto stats = (*warehouse)->ComputeStats();
   if (!stats.ok()) return Fail("stats: " + stats.status().ToString());
-  nlohmann::ordered_json j;
-  j["patients"] = stats->patients;
-  j["patients_with_events"] = stats->patients_with_events;
-  j["resources"] = stats->resources;
-  j["events"] = stats->events;
-  nlohmann::ordered_json domains;
-  for (int d = 0; d < domain::kDomainCount; ++d) {
-    domains[std::string(domain::DomainName(static_cast<domain::Domain>(d)))] =
-        stats->events_by_domain[static_cast<size_t>(d)];
-  }
-  j["events_by_domain"] = domains;
-  j["events_by_source"] = stats->events_by_source;
-  j["segments"] = stats->segments;
-  j["bytes_on_disk"] = stats->bytes_on_disk;
-  j["quarantined_by_reason"] = stats->quarantined_by_reason;
-  std::printf("%s\n", j.dump(2).c_str());
+  std::printf("%s\n", ingest::StatsToJson(*stats, 2).c_str());
   return 0;
 }
 

@@ -153,6 +153,30 @@ void ReadAndMap(const std::vector<std::string>& files, Days today, ChunkQueue& q
 
 }  // namespace
 
+// {"visit": n, "condition": n, ...}
+nlohmann::ordered_json DomainCounts(const std::array<int64_t, domain::kDomainCount>& counts) {
+  nlohmann::ordered_json j;
+  for (int d = 0; d < domain::kDomainCount; ++d) {
+    j[std::string(domain::DomainName(static_cast<domain::Domain>(d)))] =
+        counts[static_cast<size_t>(d)];
+  }
+  return j;
+}
+
+std::string StatsToJson(const store::Stats& stats, int indent) {
+  nlohmann::ordered_json j;
+  j["patients"] = stats.patients;
+  j["patients_with_events"] = stats.patients_with_events;
+  j["resources"] = stats.resources;
+  j["events"] = stats.events;
+  j["events_by_domain"] = DomainCounts(stats.events_by_domain);
+  j["events_by_source"] = stats.events_by_source;
+  j["segments"] = stats.segments;
+  j["bytes_on_disk"] = stats.bytes_on_disk;
+  j["quarantined_by_reason"] = stats.quarantined_by_reason;
+  return j.dump(indent);
+}
+
 std::string IngestSummary::ToJson() const {
   nlohmann::ordered_json j;
   j["files"] = files;
@@ -167,12 +191,7 @@ std::string IngestSummary::ToJson() const {
   j["skipped_by_type"] = skipped_by_type;
   j["practices"] = practices;
   j["medications"] = medications;
-  nlohmann::ordered_json domains;
-  for (int d = 0; d < domain::kDomainCount; ++d) {
-    domains[std::string(domain::DomainName(static_cast<domain::Domain>(d)))] =
-        events_by_domain[static_cast<size_t>(d)];
-  }
-  j["events_by_domain"] = domains;
+  j["events_by_domain"] = DomainCounts(events_by_domain);
   j["bytes"] = bytes;
   j["seconds"] = std::round(seconds * 100) / 100;
   j["publish_seconds"] = std::round(publish_seconds * 100) / 100;

@@ -116,6 +116,9 @@ class Ingester {
   Status deferred_;  // the first error raised inside a reader callback
 };
 
+// The warehouse statistics as JSON (`p4dp stats`, GET /api/stats); indent < 0: compact.
+std::string StatsToJson(const store::Stats& stats, int indent);
+
 // Decrypts the first `limit` quarantined records: JSON objects with file, line, resource
 // type and id, reason, detail, and the resource stripped of identifying fields.
 Result<std::vector<std::string>> ReadQuarantine(store::Warehouse& warehouse, int64_t limit);

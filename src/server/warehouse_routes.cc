@@ -1,7 +1,5 @@
 #include "server/warehouse_routes.h"
 
-#include <nlohmann/json.hpp>
-
 #include "base/clock.h"
 #include "ingest/pipeline.h"
 
@@ -22,17 +20,7 @@ void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string
   router.Add("GET", "/api/stats", [&warehouse](const Request&) {
     auto stats = warehouse.ComputeStats();
     if (!stats.ok()) return Response::Error(500, stats.status().ToString());
-    nlohmann::ordered_json j;
-    j["patients"] = stats->patients;
-    j["events"] = stats->events;
-    nlohmann::ordered_json domains;
-    for (int d = 0; d < domain::kDomainCount; ++d) {
-      domains[std::string(domain::DomainName(static_cast<domain::Domain>(d)))] =
-          stats->events_by_domain[static_cast<size_t>(d)];
-    }
-    j["events_by_domain"] = domains;
-    j["segments"] = stats->segments;
-    return Response::Json(200, j.dump());
+    return Response::Json(200, ingest::StatsToJson(*stats, -1));
   });
 }
 
