@@ -3,9 +3,11 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "store/bytes.h"
 
@@ -343,26 +345,50 @@ Result<SegmentInfo> WriteSegment(FileSystem& fs, const std::string& path, uint64
   ByteWriter id;
   id.U64(segment_id);
   file += id.buffer();
-  std::vector<BlockEntry> blocks;
-  auto add_block = [&](BlockKind kind, std::string plain, size_t rows) -> Status {
-    std::string packed = P4DP_TRY(Compress(plain));
-    std::string sealed = crypto::Seal(key, packed, BlockAd(segment_id, blocks.size()));
-    blocks.push_back(
-        {kind, file.size(), static_cast<uint32_t>(sealed.size()), static_cast<uint32_t>(rows)});
-    file += sealed;
-    return Status::Ok();
+  // Blocks are encoded, compressed and sealed independently, on two threads (the reader
+  // thread of an ingest waits meanwhile), then laid out in order.
+  struct Job {
+    BlockKind kind;
+    size_t begin, end;
+    std::string sealed = {};
+    Status status = {};
   };
+  std::vector<Job> jobs;
   for (size_t b = 0; b < batch.patients.size(); b += kBlockRowsMax) {
-    size_t e = std::min(batch.patients.size(), b + kBlockRowsMax);
-    P4DP_TRY(add_block(BlockKind::kPatients, EncodePatients(batch.patients, b, e), e - b));
+    jobs.push_back({BlockKind::kPatients, b, std::min(batch.patients.size(), b + kBlockRowsMax)});
   }
   for (size_t b = 0; b < batch.resources.size(); b += kBlockRowsMax) {
-    size_t e = std::min(batch.resources.size(), b + kBlockRowsMax);
-    P4DP_TRY(add_block(BlockKind::kResources, EncodeResources(batch.resources, b, e), e - b));
+    jobs.push_back({BlockKind::kResources, b, std::min(batch.resources.size(), b + kBlockRowsMax)});
   }
   for (size_t b = 0; b < batch.events.size(); b += kBlockEventsMax) {
-    size_t e = std::min(batch.events.size(), b + kBlockEventsMax);
-    P4DP_TRY(add_block(BlockKind::kEvents, EncodeEvents(batch.events, b, e), e - b));
+    jobs.push_back({BlockKind::kEvents, b, std::min(batch.events.size(), b + kBlockEventsMax)});
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      Job& job = jobs[i];
+      std::string plain =
+          job.kind == BlockKind::kPatients    ? EncodePatients(batch.patients, job.begin, job.end)
+          : job.kind == BlockKind::kResources ? EncodeResources(batch.resources, job.begin, job.end)
+                                              : EncodeEvents(batch.events, job.begin, job.end);
+      auto packed = Compress(plain);
+      if (!packed.ok()) {
+        job.status = packed.status();
+        continue;
+      }
+      job.sealed = crypto::Seal(key, *packed, BlockAd(segment_id, i));
+    }
+  };
+  std::thread helper;
+  if (jobs.size() > 1) helper = std::thread(work);
+  work();
+  if (helper.joinable()) helper.join();
+  std::vector<BlockEntry> blocks;
+  for (Job& job : jobs) {
+    P4DP_TRY(job.status);
+    blocks.push_back({job.kind, file.size(), static_cast<uint32_t>(job.sealed.size()),
+                      static_cast<uint32_t>(job.end - job.begin)});
+    file += job.sealed;
   }
   ByteWriter footer;
   footer.Varint(blocks.size());
