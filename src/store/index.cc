@@ -29,13 +29,6 @@ const PatientSet& EmptySet() {
 
 }  // namespace
 
-Index::Verdict Index::Judge(uint64_t resource_key, const Version& version) const {
-  const Winner* w = resources_.find(resource_key);
-  if (w == nullptr) return Verdict::kNew;
-  if (version == w->version) return Verdict::kSame;
-  return version > w->version ? Verdict::kNewer : Verdict::kOlder;
-}
-
 std::optional<domain::PatientIndex> Index::Find(const domain::PatientKey& key) const {
   auto it = by_key_.find(key);
   if (it == by_key_.end()) return std::nullopt;

@@ -62,10 +62,6 @@ class Index {
   explicit Index(bool with_events = true) : with_events_(with_events) {}
   bool with_events() const { return with_events_; }
 
-  // How a resource version compares with what is stored; does not change anything.
-  enum class Verdict { kNew, kNewer, kSame, kOlder };
-  Verdict Judge(uint64_t resource_key, const Version& version) const;
-
   ApplyCounts Apply(const Batch& batch);
 
   size_t patient_count() const { return patients_.size(); }

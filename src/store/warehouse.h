@@ -65,7 +65,6 @@ class Warehouse {
    public:
     ~Transaction();
     Catalog& catalog() { return *warehouse_.catalog_; }
-    const Index& index() const { return warehouse_.index_; }
     Result<ApplyCounts> Commit(Batch batch);
 
    private:
