@@ -245,7 +245,7 @@ Status Ingester::IngestPaths(const std::vector<std::string>& paths) {
   queue.Stop();
   reader.join();
   P4DP_TRY(status);
-  P4DP_TRY(Flush());
+  P4DP_TRY(Finish());
   Progress(true);
   summary_.seconds = static_cast<double>(NowMicros() - start_us_) / 1e6;
   return Status::Ok();
@@ -259,7 +259,7 @@ Status Ingester::IngestBody(std::string_view body, const std::string& name) {
   });
   P4DP_TRY(deferred_);
   P4DP_TRY(s);
-  P4DP_TRY(Flush());
+  P4DP_TRY(Finish());
   summary_.seconds = static_cast<double>(NowMicros() - start_us_) / 1e6;
   return Status::Ok();
 }
@@ -523,8 +523,16 @@ Status Ingester::Flush() {
   pending_.clear();
   pending_slot_ = store::FlatMap64<uint32_t>();
   pending_events_ = 0;
-  auto counts = txn_->Commit(std::move(batch));
+  return txn_->Publish(std::move(batch));
+}
+
+Status Ingester::Finish() {
+  P4DP_TRY(Flush());
+  if (!txn_) return Status::Ok();
+  int64_t start = NowMicros();
+  auto counts = txn_->Finish();
   txn_.reset();
+  summary_.publish_seconds += static_cast<double>(NowMicros() - start) / 1e6;
   if (!counts.ok()) return counts.status();
   summary_.accepted += counts->added;
   summary_.replaced += counts->replaced;

@@ -58,7 +58,7 @@ struct IngestSummary {
   std::array<int64_t, domain::kDomainCount> events_by_domain{};
   int64_t bytes = 0;
   double seconds = 0;
-  double publish_seconds = 0;  // of which spent publishing batches (segments, catalog, index)
+  double publish_seconds = 0;  // of which spent handing batches over and waiting to publish
   std::string ToJson() const;
 };
 
@@ -87,7 +87,9 @@ class Ingester {
   uint64_t KeyOf(const std::string& type, const std::string& id, uint64_t content_hash) const;
   void Stage(uint64_t resource_key, Pending pending);
   Status EnsureTransaction();
+  // Hands the staged batch to the transaction's writer; Finish also commits and ends it.
   Status Flush();
+  Status Finish();
   void Progress(bool force);
 
   store::Warehouse& warehouse_;

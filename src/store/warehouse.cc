@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <set>
 #include <unordered_map>
@@ -161,10 +162,180 @@ Status Warehouse::MergeStatus() const {
   return merge_status_;
 }
 
+// The writer thread of a pipelined transaction. At most one job is not yet committed (the
+// last published): Publish commits the previous job before it queues the next.
+struct Warehouse::Transaction::Pipeline {
+  enum class Fate { kPending, kCommitted, kAbandoned };
+  struct Job {
+    Batch batch;
+    uint64_t id = 0;
+    std::string path;
+    bool written = false;  // WriteSegment returned: see status and info
+    Status status;
+    SegmentInfo info;
+    Fate fate = Fate::kPending;
+  };
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::shared_ptr<Job>> queue;  // published, not yet taken by the writer
+  std::shared_ptr<Job> last;               // published, not yet committed
+  bool busy = false;                       // the writer holds a job
+  bool stop = false;
+  uint64_t next_id = 0;
+  ApplyCounts counts;
+  Status failed;  // the first error: nothing more is published
+  std::thread writer;
+
+  void Run(Warehouse& w) {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return stop || !queue.empty(); });
+        if (stop) return;
+        job = std::move(queue.front());
+        queue.pop_front();
+        busy = true;
+      }
+      auto info = WriteSegment(w.fs_, job->path, job->id, w.segment_key_, job->batch);
+      {
+        std::unique_lock lock(mu);
+        job->written = true;
+        job->status = info.status();
+        if (info.ok()) job->info = *info;
+        cv.notify_all();
+        cv.wait(lock, [&] { return job->fate != Fate::kPending; });
+      }
+      // The transaction's exclusive lock keeps readers out while the index changes.
+      ApplyCounts c;
+      if (job->fate == Fate::kCommitted) c = w.index_.Apply(job->batch);
+      job->batch = Batch();
+      std::lock_guard lock(mu);
+      Add(c);
+      busy = false;
+      cv.notify_all();
+    }
+  }
+
+  void Add(const ApplyCounts& c) {
+    counts.added += c.added;
+    counts.replaced += c.replaced;
+    counts.duplicates += c.duplicates;
+    counts.outdated += c.outdated;
+    counts.removed += c.removed;
+    for (size_t d = 0; d < c.events_by_domain.size(); ++d) {
+      counts.events_by_domain[d] += c.events_by_domain[d];
+    }
+  }
+};
+
 Warehouse::Transaction::Transaction(Warehouse& w) : warehouse_(w), lock_(w.mu_) {}
 
 Warehouse::Transaction::~Transaction() {
+  if (pipeline_) {
+    {
+      std::lock_guard lock(pipeline_->mu);
+      if (pipeline_->last) pipeline_->last->fate = Pipeline::Fate::kAbandoned;
+      pipeline_->stop = true;
+      pipeline_->cv.notify_all();
+    }
+    pipeline_->writer.join();
+  }
   if (!done_) warehouse_.catalog_->Rollback();
+}
+
+// Commits the last published job once its segment is written; the catalog is left outside
+// any transaction if it did.
+Status Warehouse::Transaction::CommitWritten() {
+  Pipeline& p = *pipeline_;
+  std::shared_ptr<Pipeline::Job> job = std::move(p.last);
+  if (!job) return Status::Ok();
+  {
+    std::unique_lock lock(p.mu);
+    p.cv.wait(lock, [&] { return job->written; });
+  }
+  Catalog& catalog = *warehouse_.catalog_;
+  Status s = job->status;
+  if (s.ok()) {
+    s = catalog.AddSegment({job->id, job->path.substr(warehouse_.dir_.size() + 1),
+                            job->info.events, job->info.patients, job->info.resources,
+                            job->info.bytes});
+  }
+  if (s.ok()) s = catalog.Commit();  // the acknowledgement point of the job's batch
+  {
+    std::lock_guard lock(p.mu);
+    job->fate = s.ok() ? Pipeline::Fate::kCommitted : Pipeline::Fate::kAbandoned;
+    p.cv.notify_all();
+  }
+  if (!s.ok()) {
+    catalog.Rollback();
+    if (warehouse_.fs_.Exists(job->path)) (void)warehouse_.fs_.RemoveFile(job->path);
+    p.failed = s;
+  }
+  return s;
+}
+
+Status Warehouse::Transaction::Publish(Batch batch) {
+  P4DP_ASSERT(!done_);
+  Catalog& catalog = *warehouse_.catalog_;
+  if (!pipeline_) {
+    auto next = catalog.NextSegmentId();
+    if (!next.ok()) return next.status();
+    pipeline_ = std::make_unique<Pipeline>();
+    pipeline_->next_id = *next;
+    pipeline_->writer = std::thread([this] { pipeline_->Run(warehouse_); });
+  }
+  Pipeline& p = *pipeline_;
+  P4DP_TRY(p.failed);
+  bool had_job = p.last != nullptr;
+  P4DP_TRY(CommitWritten());
+  if (had_job) {
+    Status s = catalog.Begin();
+    if (!s.ok()) {
+      p.failed = s;
+      return s;
+    }
+  }
+  if (batch.empty()) return Status::Ok();
+  auto job = std::make_shared<Pipeline::Job>();
+  job->batch = std::move(batch);
+  job->id = p.next_id++;
+  job->path = warehouse_.SegmentPath(job->id);
+  std::lock_guard lock(p.mu);
+  p.queue.push_back(job);
+  p.last = std::move(job);
+  p.cv.notify_all();
+  return Status::Ok();
+}
+
+Result<ApplyCounts> Warehouse::Transaction::Finish() {
+  P4DP_ASSERT(!done_);
+  Catalog& catalog = *warehouse_.catalog_;
+  if (!pipeline_) {
+    done_ = true;
+    P4DP_TRY(catalog.Commit());
+    return ApplyCounts{};
+  }
+  Pipeline& p = *pipeline_;
+  P4DP_TRY(p.failed);
+  bool had_job = p.last != nullptr;
+  P4DP_TRY(CommitWritten());
+  if (!had_job) P4DP_TRY(catalog.Commit());
+  done_ = true;
+  ApplyCounts counts;
+  {
+    std::unique_lock lock(p.mu);
+    p.cv.wait(lock, [&] { return p.queue.empty() && !p.busy; });
+    counts = p.counts;
+  }
+  Warehouse& w = warehouse_;
+  if (w.merger_.joinable()) {
+    std::lock_guard lock(w.merge_mu_);
+    w.merge_wanted_ = true;
+    w.merge_cv_.notify_all();
+  }
+  return counts;
 }
 
 Result<std::unique_ptr<Warehouse::Transaction>> Warehouse::Begin() {

@@ -61,17 +61,33 @@ class Warehouse {
   // A write transaction: the catalog changes made through `catalog()` (codes, links,
   // quarantine) and the batch given to Commit become durable together, or not at all.
   // Returns the counts of what the batch changed.
+  //
+  // Long ingests publish batch after batch instead: Publish hands a batch to a writer thread,
+  // which writes its segment while the caller stages the next batch (adding catalog rows
+  // meanwhile). A written segment becomes durable at the caller's next Publish or Finish,
+  // by one catalog commit that also carries the rows added since (codes, links, quarantine:
+  // harmless before their segment, and idempotent when the input is ingested again); the
+  // writer applies it to the index only after that commit. An error of any batch is
+  // returned by the next Publish or Finish; the batches not committed by then are lost as a
+  // whole (their segment files are orphans) and the index holds exactly what was committed.
   class Transaction {
    public:
     ~Transaction();
     Catalog& catalog() { return *warehouse_.catalog_; }
     Result<ApplyCounts> Commit(Batch batch);
+    Status Publish(Batch batch);
+    // Commits the last published batch, waits until the index holds every batch, and
+    // returns what they changed; ends the transaction.
+    Result<ApplyCounts> Finish();
 
    private:
     friend class Warehouse;
+    struct Pipeline;
     explicit Transaction(Warehouse& w);
+    Status CommitWritten();
     Warehouse& warehouse_;
     std::unique_lock<std::shared_mutex> lock_;
+    std::unique_ptr<Pipeline> pipeline_;
     bool done_ = false;
   };
   Result<std::unique_ptr<Transaction>> Begin();

@@ -281,6 +281,91 @@ TEST(Warehouse, FailedWritesSyncsAndRenamesLoseNothingAcknowledged) {
   }
 }
 
+// Pipelined publication (long ingests): batches are written by the transaction's writer
+// thread while the next is prepared; each becomes durable at the next Publish or Finish.
+TEST(Warehouse, PublishedBatchesAreAllThereAfterFinish) {
+  std::string dir = TempDir("publish") + "/w";
+  crypto::Key master = crypto::Key::Random();
+  ASSERT_TRUE(Warehouse::Init(RealFileSystem(), dir, master).ok());
+  {
+    auto w = Warehouse::Open(RealFileSystem(), dir, master);
+    ASSERT_TRUE(w.ok());
+    auto txn = (*w)->Begin();
+    ASSERT_TRUE(txn.ok());
+    for (int b = 0; b < 5; ++b) {
+      ASSERT_TRUE((*txn)->Publish(MakeBatch(3, 5, static_cast<uint64_t>(b) * 100'000)).ok());
+    }
+    // The same batch again: duplicates, and the index is not changed by them.
+    ASSERT_TRUE((*txn)->Publish(MakeBatch(3, 5, 0)).ok());
+    auto counts = (*txn)->Finish();
+    ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+    txn->reset();
+    // Every batch has the same three patient rows: stored once, then duplicates.
+    EXPECT_EQ(counts->added, 5 * 15 + 3);
+    EXPECT_EQ(counts->duplicates, 5 * 3 + 15);
+    auto stats = (*w)->ComputeStats();
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(stats->events, 75);
+    EXPECT_EQ(stats->segments, 6);
+  }
+  auto reopened = Warehouse::Open(RealFileSystem(), dir, master);
+  ASSERT_TRUE(reopened.ok());
+  auto stats = (*reopened)->ComputeStats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->events, 75);
+  EXPECT_EQ(stats->patients, 3);
+}
+
+// A failed write, sync or rename of any pipelined batch is reported by the next Publish or
+// Finish; the batches committed before it are all there (in the open warehouse's index and
+// after reopening), nothing of the failed batch or those after it is.
+TEST(Warehouse, APublishedBatchThatFailsLosesOnlyItselfAndWhatFollows) {
+  for (auto op : {FaultInjectingFileSystem::Op::kAppend, FaultInjectingFileSystem::Op::kSync,
+                  FaultInjectingFileSystem::Op::kRename}) {
+    for (int n = 1; n <= 3; ++n) {
+      SCOPED_TRACE("op " + std::to_string(static_cast<int>(op)) + " n " + std::to_string(n));
+      std::string dir = TempDir("publish_fault") + "/w";
+      crypto::Key master = crypto::Key::Random();
+      ASSERT_TRUE(Warehouse::Init(RealFileSystem(), dir, master).ok());
+      FaultInjectingFileSystem fs(RealFileSystem());
+      int committed = -1;  // batches made durable
+      {
+        auto w = Warehouse::Open(fs, dir, master);
+        ASSERT_TRUE(w.ok());
+        auto txn = (*w)->Begin();
+        ASSERT_TRUE(txn.ok());
+        for (int b = 0; b < 5 && committed < 0; ++b) {
+          if (b == 2) fs.FailNthForTesting(op, n);
+          Status s = (*txn)->Publish(MakeBatch(3, 5, static_cast<uint64_t>(b) * 100'000));
+          if (!s.ok()) committed = b - 1;  // Publish(b) commits batch b - 1
+        }
+        if (committed < 0) {
+          auto counts = (*txn)->Finish();
+          EXPECT_FALSE(counts.ok()) << "one of the writes failed";
+          committed = 4;
+        }
+        EXPECT_GE(committed, 1);
+        txn->reset();
+        auto stats = (*w)->ComputeStats();
+        ASSERT_TRUE(stats.ok());
+        EXPECT_EQ(stats->events, committed * 15) << "the index holds what was committed";
+      }
+      auto reopened = Warehouse::Open(RealFileSystem(), dir, master);
+      ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+      auto stats = (*reopened)->ComputeStats();
+      ASSERT_TRUE(stats.ok());
+      EXPECT_EQ(stats->events, committed * 15);
+      EXPECT_EQ(stats->segments, committed);
+      auto problems = (*reopened)->Verify();
+      ASSERT_TRUE(problems.ok());
+      EXPECT_TRUE(problems->empty());
+      EXPECT_EQ(stats->segments, static_cast<int64_t>(std::distance(
+                                     std::filesystem::directory_iterator(dir + "/segments"),
+                                     std::filesystem::directory_iterator())));
+    }
+  }
+}
+
 TEST(Warehouse, MergeKeepsTheContentAndRemovesOldSegments) {
   std::string dir = TempDir("merge") + "/w";
   crypto::Key master = crypto::Key::Random();
