@@ -258,9 +258,8 @@ Status Warehouse::Transaction::CommitWritten() {
   Catalog& catalog = *warehouse_.catalog_;
   Status s = job->status;
   if (s.ok()) {
-    s = catalog.AddSegment({job->id, job->path.substr(warehouse_.dir_.size() + 1),
-                            job->info.events, job->info.patients, job->info.resources,
-                            job->info.bytes});
+    s = catalog.AddSegment({job->id, job->path.substr(warehouse_.dir_.size() + 1), job->info.events,
+                            job->info.patients, job->info.resources, job->info.bytes});
   }
   if (s.ok()) s = catalog.Commit();  // the acknowledgement point of the job's batch
   {
