@@ -94,6 +94,28 @@ class ChunkQueue {
     cv_.notify_all();
     return chunk;
   }
+  // Chunks go back to the reader once used, so that their buffers (text, items and the
+  // strings in them) are reused instead of allocated and faulted in again.
+  void Recycle(std::unique_ptr<MappedChunk> chunk) {
+    std::lock_guard lock(mu_);
+    if (free_.size() < kChunksQueued + 2) free_.push_back(std::move(chunk));
+  }
+  std::unique_ptr<MappedChunk> TakeFree() {
+    std::unique_ptr<MappedChunk> chunk;
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        chunk = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!chunk) return std::make_unique<MappedChunk>();
+    chunk->text.clear();
+    chunk->items.clear();
+    chunk->status = Status::Ok();
+    chunk->last = false;
+    return chunk;
+  }
   void Stop() {
     std::lock_guard lock(mu_);
     stopped_ = true;
@@ -108,6 +130,7 @@ class ChunkQueue {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<MappedChunk>> queue_;
+  std::vector<std::unique_ptr<MappedChunk>> free_;
   bool stopped_ = false;
 };
 
@@ -115,7 +138,7 @@ class ChunkQueue {
 // the consumer stopped first.
 void ReadAndMap(const std::vector<std::string>& files, Days today, ChunkQueue& queue) {
   FhirMapper mapper(MapperOptions{today});
-  auto chunk = std::make_unique<MappedChunk>();
+  auto chunk = queue.TakeFree();
   bool open = true;
   for (const std::string& file : files) {
     Status s = ReadRecords(file, [&](const RawRecord& r) {
@@ -138,7 +161,7 @@ void ReadAndMap(const std::vector<std::string>& files, Days today, ChunkQueue& q
       chunk->items.push_back(std::move(item));
       if (chunk->items.size() >= kChunkRecords) {
         open = queue.Push(std::move(chunk));
-        chunk = std::make_unique<MappedChunk>();
+        chunk = queue.TakeFree();
       }
     });
     if (!open) return;
@@ -241,6 +264,7 @@ Status Ingester::IngestPaths(const std::vector<std::string>& paths) {
     }
     if (status.ok() && !chunk->status.ok()) status = chunk->status;
     if (chunk->last || !status.ok()) break;
+    queue.Recycle(std::move(chunk));
   }
   queue.Stop();
   reader.join();
@@ -434,9 +458,13 @@ Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
                       "subject");
   }
   if (m.resource_type == "Encounter" && !m.events.empty() && !m.id.empty()) {
-    encounter_dates_["Encounter/" + m.id] = m.events.front().date;
-    if (!record.full_url.empty())
-      encounter_dates_[std::string(record.full_url)] = m.events.front().date;
+    Days date = m.events.front().date;
+    auto remember = [&](std::string_view prefix, std::string_view id) {
+      ReferenceHash h = HashReference(prefix, id);
+      encounter_dates_[h.key] = {h.check, date};
+    };
+    remember("Encounter/", m.id);
+    if (!record.full_url.empty()) remember("", record.full_url);
   }
   if (!m.medication_reference.empty()) {
     auto it = medications_.find(m.medication_reference);
@@ -446,12 +474,14 @@ Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
   }
   for (auto& e : m.events) {
     if (e.date != kNoDate) continue;
-    auto it = encounter_dates_.find(m.encounter_reference);
-    if (it == encounter_dates_.end()) {
+    ReferenceHash h = HashReference("", m.encounter_reference);
+    const DatedReference* known =
+        m.encounter_reference.empty() ? nullptr : encounter_dates_.find(h.key);
+    if (known == nullptr || known->check != h.check) {
       return Quarantine(record, QuarantineReason::kNoUsableDate, m.resource_type, m.id,
                         "no date of its own and no known encounter");
     }
-    e.date = it->second;
+    e.date = known->date;
   }
   store::Catalog& catalog = txn_->catalog();
   Pending p;
@@ -479,6 +509,13 @@ Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
   }
   Stage(p.resource.resource_key, std::move(p));
   return Status::Ok();
+}
+
+Ingester::ReferenceHash Ingester::HashReference(std::string_view prefix, std::string_view id) {
+  reference_scratch_.assign(prefix);
+  reference_scratch_.append(id);
+  XXH128_hash_t h = XXH3_128bits(reference_scratch_.data(), reference_scratch_.size());
+  return {h.low64, h.high64};
 }
 
 // Keeps the best version of each resource within the batch; an exact repeat is a duplicate.

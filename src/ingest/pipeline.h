@@ -110,7 +110,18 @@ class Ingester {
   std::unordered_map<std::string, domain::PatientKey, StringHash, std::equal_to<>> resolved_;
   // Codes of Medication resources and dates of Encounters seen in this run, by reference.
   std::unordered_map<std::string, std::vector<MappedCode>> medications_;
-  std::unordered_map<std::string, Days> encounter_dates_;
+  // Encounter dates by a 128-bit hash of the reference (64 bits as the key, 64 to check):
+  // millions of them in a large ingest, where strings would cost more than the rest.
+  struct ReferenceHash {
+    uint64_t key, check;
+  };
+  struct DatedReference {
+    uint64_t check = 0;
+    Days date = 0;
+  };
+  ReferenceHash HashReference(std::string_view prefix, std::string_view id);
+  store::FlatMap64<DatedReference> encounter_dates_;
+  std::string reference_scratch_;
   IngestSummary summary_;
   int64_t last_progress_us_ = 0;
   int64_t start_us_ = 0;

@@ -1,5 +1,7 @@
 #include "store/segment.h"
 
+#include <array>
+
 #include <zstd.h>
 
 #include <algorithm>
@@ -18,7 +20,7 @@ constexpr std::string_view kHeaderMagic = "P4DPSEG\x01";
 constexpr std::string_view kTrailerMagic = "P4DPEND\x01";
 constexpr size_t kHeaderBytes = 16;   // magic + segment id
 constexpr size_t kTrailerBytes = 12;  // footer length + magic
-constexpr int kZstdLevel = 3;
+constexpr int kZstdLevel = 1;
 
 enum class BlockKind : uint8_t { kPatients = 1, kResources = 2, kEvents = 3 };
 
@@ -329,15 +331,38 @@ bool EventBefore(const EventRecord& a, const EventRecord& b) {
 
 Result<SegmentInfo> WriteSegment(FileSystem& fs, const std::string& path, uint64_t segment_id,
                                  const crypto::Key& key, Batch& batch) {
-  // Sort a permutation, then move each event once: events are large (their codes vector).
-  std::vector<uint32_t> order(batch.events.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return EventBefore(batch.events[a], batch.events[b]);
+  // Sort compact keys (the patient key as four big-endian words, the date, the position),
+  // then move each event once: events are large (their codes vector), and comparing keys
+  // in place would chase them all over memory. Full ties fall back to EventBefore, then to
+  // the position, so the order is the stable one.
+  struct SortKey {
+    std::array<uint64_t, 4> patient;
+    Days date;
+    uint32_t index;
+  };
+  std::vector<SortKey> keys(batch.events.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    const EventRecord& e = batch.events[i];
+    for (size_t w = 0; w < 4; ++w) {
+      uint64_t word = 0;
+      for (size_t b = 0; b < 8; ++b) word = word << 8 | e.patient.bytes[w * 8 + b];
+      keys[i].patient[w] = word;
+    }
+    keys[i].date = e.date;
+    keys[i].index = i;
+  }
+  std::sort(keys.begin(), keys.end(), [&](const SortKey& a, const SortKey& b) {
+    if (a.patient != b.patient) return a.patient < b.patient;
+    if (a.date != b.date) return a.date < b.date;
+    const EventRecord& ea = batch.events[a.index];
+    const EventRecord& eb = batch.events[b.index];
+    if (EventBefore(ea, eb)) return true;
+    if (EventBefore(eb, ea)) return false;
+    return a.index < b.index;
   });
   std::vector<EventRecord> sorted;
   sorted.reserve(batch.events.size());
-  for (uint32_t i : order) sorted.push_back(std::move(batch.events[i]));
+  for (const SortKey& k : keys) sorted.push_back(std::move(batch.events[k.index]));
   batch.events = std::move(sorted);
   std::sort(batch.patients.begin(), batch.patients.end(),
             [](const PatientRecord& a, const PatientRecord& b) { return a.key < b.key; });
