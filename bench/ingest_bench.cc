@@ -39,6 +39,15 @@ int64_t FolderBytes(const std::string& dir) {
   return total;
 }
 
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto sec = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return sec(usage.ru_utime) + sec(usage.ru_stime);
+}
+
 long PeakRssMiB() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -101,6 +110,7 @@ int main(int argc, char** argv) {
   p4dp::Status init = p4dp::store::Warehouse::Init(p4dp::RealFileSystem(), data, master);
   if (!init.ok()) return Fail("init", init);
   auto start = Clock::now();
+  double cpu_start = CpuSeconds();
   p4dp::ingest::IngestSummary summary;
   {
     auto warehouse = p4dp::store::Warehouse::Open(p4dp::RealFileSystem(), data, master);
@@ -116,6 +126,7 @@ int main(int argc, char** argv) {
     summary = ingester.summary();
   }
   double ingest_s = Seconds(start);
+  double ingest_cpu_s = CpuSeconds() - cpu_start;
   int64_t events = 0;
   for (int64_t n : summary.events_by_domain) events += n;
 
@@ -132,6 +143,8 @@ int main(int argc, char** argv) {
   std::printf("  p4dp ingest          %7.2f s  %8.1f MB/s  %9.0f records/s  %9.0f events/s\n",
               ingest_s, ingest_mbs, static_cast<double>(summary.records) / ingest_s,
               static_cast<double>(events) / ingest_s);
+  std::printf("  ingest CPU time      %7.2f s (%.2f cores busy)\n", ingest_cpu_s,
+              ingest_cpu_s / ingest_s);
   std::printf("  ingest / parse-only  %.1f %% (target: at least 25 %%)\n",
               100.0 * ingest_mbs / parse_mbs);
   std::printf("  accepted %lld, rejected %lld, events %lld\n",

@@ -1098,14 +1098,18 @@ FhirMapper::FhirMapper(MapperOptions options) : impl_(std::make_unique<Impl>()) 
 
 FhirMapper::~FhirMapper() = default;
 
-MappedResource FhirMapper::Map(std::string_view json) {
+MappedResource FhirMapper::Map(std::string_view json, bool padded) {
   MappedResource out;
   if (json.size() > kResourceBytesMax) {
     Quarantine(out, QuarantineReason::kTooLarge, "");
     return out;
   }
   od::document doc;
-  if (impl_->parser.iterate(impl_->Pad(json)).get(doc)) {
+  simdjson::padded_string_view input =
+      padded ? simdjson::padded_string_view(json.data(), json.size(),
+                                            json.size() + simdjson::SIMDJSON_PADDING)
+             : impl_->Pad(json);
+  if (impl_->parser.iterate(input).get(doc)) {
     Quarantine(out, QuarantineReason::kInvalidJson, "");
     return out;
   }

@@ -144,7 +144,9 @@ class FhirMapper {
   //   France or absent; registration dates that cannot be read are kNoDate.
   // - status "entered-in-error" (Condition: also verificationStatus) gives kEnteredInError
   //   whatever else is wrong, except invalid JSON.
-  MappedResource Map(std::string_view json);
+  // `padded`: at least simdjson::SIMDJSON_PADDING (64) readable bytes follow `json` (their
+  // content does not matter), so it is parsed where it lies instead of copied.
+  MappedResource Map(std::string_view json, bool padded = false);
 
   // The resource with every dropped field removed (name, telecom, address lines, text, note,
   // photo, attachments: at any depth), as compact JSON, for the encrypted quarantine.

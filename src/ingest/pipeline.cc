@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <simdjson.h>
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
@@ -51,9 +52,12 @@ uint32_t NumericVersion(const std::string& v) {
 
 int64_t NowMicros() { return SystemClock().MonotonicMicros(); }
 
-// Records read and mapped by the reader thread, handed to the ingesting thread in chunks.
+// Records are read in chunks by a reader thread and mapped (simdjson) by whichever thread
+// is free: the reader when the queue is full, a mapping helper thread, or the ingesting
+// thread when the chunk it needs next is not mapped yet. Chunks leave the queue in input
+// order, so the result is the same as with one thread.
 constexpr size_t kChunkRecords = 4096;
-constexpr size_t kChunksQueued = 4;  // bounds memory: at most this many chunks in flight
+constexpr size_t kChunksQueued = 6;  // bounds memory: at most this many chunks in flight
 
 struct MappedItem {
   MappedResource mapped;
@@ -69,30 +73,69 @@ struct MappedItem {
 };
 
 struct MappedChunk {
-  std::string text;
+  enum class State : uint8_t { kRaw, kMapping, kMapped };
+  std::string text;  // the records' text, then simdjson's padding
   std::vector<MappedItem> items;
   Status status;      // a read error ends the stream
   bool last = false;  // no chunk follows
+  State state = State::kRaw;
 };
+
+// Maps every record of a chunk whose text is complete (and padded).
+void MapChunk(MappedChunk& chunk, FhirMapper& mapper) {
+  for (MappedItem& item : chunk.items) {
+    if (item.too_large) continue;
+    std::string_view json(chunk.text.data() + item.json_offset, item.json_size);
+    item.mapped = mapper.Map(json, /*padded=*/true);
+    item.content_hash = XXH3_64bits(json.data(), json.size());
+  }
+}
 
 class ChunkQueue {
  public:
-  // Blocks while the queue is full; returns false once the consumer has stopped.
-  bool Push(std::unique_ptr<MappedChunk> chunk) {
+  // Blocks while the queue is full, mapping queued chunks meanwhile with `mapper`; returns
+  // false once the consumer has stopped.
+  bool Push(std::unique_ptr<MappedChunk> chunk, FhirMapper& mapper) {
+    chunk->text.append(simdjson::SIMDJSON_PADDING, ' ');
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return stopped_ || queue_.size() < kChunksQueued; });
-    if (stopped_) return false;
+    for (;;) {
+      if (stopped_) return false;
+      if (queue_.size() < kChunksQueued) break;
+      if (!MapOneLocked(lock, mapper)) cv_.wait(lock);
+    }
     queue_.push_back(std::move(chunk));
     cv_.notify_all();
     return true;
   }
-  std::unique_ptr<MappedChunk> Pop() {
+  // The next chunk in input order, mapped (by this thread with `mapper` if nobody has
+  // started it).
+  std::unique_ptr<MappedChunk> Pop(FhirMapper& mapper) {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !queue_.empty(); });
+    for (;;) {
+      cv_.wait(lock, [&] { return !queue_.empty(); });
+      MappedChunk& head = *queue_.front();
+      if (head.state == MappedChunk::State::kMapped) break;
+      if (head.state == MappedChunk::State::kRaw) {
+        head.state = MappedChunk::State::kMapping;
+        lock.unlock();
+        MapChunk(head, mapper);
+        lock.lock();
+        head.state = MappedChunk::State::kMapped;
+        break;
+      }
+      cv_.wait(lock, [&] { return head.state == MappedChunk::State::kMapped; });
+    }
     auto chunk = std::move(queue_.front());
     queue_.pop_front();
     cv_.notify_all();
     return chunk;
+  }
+  // The mapping helper: maps queued chunks until the queue stops.
+  void MapUntilStopped(FhirMapper& mapper) {
+    std::unique_lock lock(mu_);
+    while (!stopped_) {
+      if (!MapOneLocked(lock, mapper)) cv_.wait(lock);
+    }
   }
   // Chunks go back to the reader once used, so that their buffers (text, items and the
   // strings in them) are reused instead of allocated and faulted in again.
@@ -114,6 +157,7 @@ class ChunkQueue {
     chunk->items.clear();
     chunk->status = Status::Ok();
     chunk->last = false;
+    chunk->state = MappedChunk::State::kRaw;
     return chunk;
   }
   void Stop() {
@@ -121,12 +165,25 @@ class ChunkQueue {
     stopped_ = true;
     cv_.notify_all();
   }
-  bool stopped() {
-    std::lock_guard lock(mu_);
-    return stopped_;
-  }
 
  private:
+  // Maps the first chunk nobody has started, if any (the lock is released meanwhile; the
+  // chunk stays in place, since only a mapped chunk leaves the queue).
+  bool MapOneLocked(std::unique_lock<std::mutex>& lock, FhirMapper& mapper) {
+    for (auto& chunk : queue_) {
+      if (chunk->state != MappedChunk::State::kRaw) continue;
+      MappedChunk& c = *chunk;
+      c.state = MappedChunk::State::kMapping;
+      lock.unlock();
+      MapChunk(c, mapper);
+      lock.lock();
+      c.state = MappedChunk::State::kMapped;
+      cv_.notify_all();
+      return true;
+    }
+    return false;
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<MappedChunk>> queue_;
@@ -134,16 +191,16 @@ class ChunkQueue {
   bool stopped_ = false;
 };
 
-// Reads and maps every file, in order, into `queue`; always ends with a `last` chunk unless
-// the consumer stopped first.
-void ReadAndMap(const std::vector<std::string>& files, Days today, ChunkQueue& queue) {
+// Reads every file, in order, into `queue`; always ends with a `last` chunk unless the
+// consumer stopped first.
+void ReadChunks(const std::vector<std::string>& files, Days today, ChunkQueue& queue) {
   FhirMapper mapper(MapperOptions{today});
   auto chunk = queue.TakeFree();
   bool open = true;
   for (const std::string& file : files) {
     Status s = ReadRecords(file, [&](const RawRecord& r) {
       if (!open) return;
-      MappedItem item;
+      MappedItem& item = chunk->items.emplace_back();
       item.file = &file;
       item.line = r.line;
       item.bundle_entry = r.bundle_entry;
@@ -154,13 +211,8 @@ void ReadAndMap(const std::vector<std::string>& files, Days today, ChunkQueue& q
       item.full_url_offset = chunk->text.size();
       item.full_url_size = r.full_url.size();
       chunk->text.append(r.full_url);
-      if (!r.too_large) {
-        item.mapped = mapper.Map(r.json);
-        item.content_hash = XXH3_64bits(r.json.data(), r.json.size());
-      }
-      chunk->items.push_back(std::move(item));
       if (chunk->items.size() >= kChunkRecords) {
-        open = queue.Push(std::move(chunk));
+        open = queue.Push(std::move(chunk), mapper);
         chunk = queue.TakeFree();
       }
     });
@@ -171,7 +223,7 @@ void ReadAndMap(const std::vector<std::string>& files, Days today, ChunkQueue& q
     }
   }
   chunk->last = true;
-  queue.Push(std::move(chunk));
+  queue.Push(std::move(chunk), mapper);
 }
 
 }  // namespace
@@ -246,10 +298,14 @@ Status Ingester::IngestPaths(const std::vector<std::string>& paths) {
   auto files = P4DP_TRY(ListInputFiles(paths));
   summary_.files = static_cast<int64_t>(files.size());
   ChunkQueue queue;
-  std::thread reader([&] { ReadAndMap(files, options_.today, queue); });
+  std::thread reader([&] { ReadChunks(files, options_.today, queue); });
+  std::thread helper([&] {
+    FhirMapper mapper(MapperOptions{options_.today});
+    queue.MapUntilStopped(mapper);
+  });
   Status status;
   for (;;) {
-    std::unique_ptr<MappedChunk> chunk = queue.Pop();
+    std::unique_ptr<MappedChunk> chunk = queue.Pop(mapper_);
     for (MappedItem& item : chunk->items) {
       if (!status.ok()) break;
       RawRecord r;
@@ -268,6 +324,7 @@ Status Ingester::IngestPaths(const std::vector<std::string>& paths) {
   }
   queue.Stop();
   reader.join();
+  helper.join();
   P4DP_TRY(status);
   P4DP_TRY(Finish());
   Progress(true);
@@ -300,7 +357,7 @@ Status Ingester::OnRecord(const RawRecord& record) {
   MappedResource mapped;
   uint64_t content_hash = 0;
   if (!record.too_large) {
-    mapped = mapper_.Map(record.json);
+    mapped = mapper_.Map(record.json, record.padded);
     content_hash = XXH3_64bits(record.json.data(), record.json.size());
   }
   return OnMapped(record, mapped, content_hash);

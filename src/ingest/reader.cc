@@ -179,7 +179,7 @@ bool IsBlank(std::string_view line) {
 // Delivers one NDJSON line (without its '\n'): strips a trailing '\r', skips blank lines,
 // flags lines over the limit.
 void DeliverLine(std::string_view line, int64_t number, const std::string& file,
-                 const std::function<void(const RawRecord&)>& fn) {
+                 const std::function<void(const RawRecord&)>& fn, bool padded) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (IsBlank(line)) return;
   RawRecord record;
@@ -189,6 +189,7 @@ void DeliverLine(std::string_view line, int64_t number, const std::string& file,
     record.too_large = true;
   } else {
     record.json = line;
+    record.padded = padded;
   }
   fn(record);
 }
@@ -206,7 +207,9 @@ void DeliverTooLarge(int64_t number, const std::string& file,
 // skipped to its end and reported as too large.
 Status ReadLines(ByteSource& source, const std::string& file,
                  const std::function<void(const RawRecord&)>& fn) {
-  std::unique_ptr<char[]> buffer(new char[kLineBufferBytes]);
+  // Padded for simdjson, so that the mapper can parse each line where it lies.
+  std::unique_ptr<char[]> buffer(new char[kLineBufferBytes + simdjson::SIMDJSON_PADDING]);
+  std::memset(buffer.get() + kLineBufferBytes, 0, simdjson::SIMDJSON_PADDING);
   size_t begin = 0, end = 0;  // the bytes not yet delivered
   int64_t line = 1;           // the number of the line that starts at `begin`
   bool skipping = false;      // inside a line already known to be too large
@@ -226,7 +229,7 @@ Status ReadLines(ByteSource& source, const std::string& file,
         DeliverTooLarge(line, file, fn);
         skipping = false;
       } else {
-        DeliverLine(std::string_view(buffer.get() + begin, newline - begin), line, file, fn);
+        DeliverLine(std::string_view(buffer.get() + begin, newline - begin), line, file, fn, true);
       }
       begin = scan = newline + 1;
       ++line;
@@ -239,17 +242,18 @@ Status ReadLines(ByteSource& source, const std::string& file,
   if (skipping) {
     DeliverTooLarge(line, file, fn);
   } else if (begin < end) {
-    DeliverLine(std::string_view(buffer.get() + begin, end - begin), line, file, fn);
+    DeliverLine(std::string_view(buffer.get() + begin, end - begin), line, file, fn, true);
   }
   return Status::Ok();
 }
 
+// `padded`: SIMDJSON_PADDING readable bytes follow `data`.
 void ReadLinesInMemory(std::string_view data, const std::string& name,
-                       const std::function<void(const RawRecord&)>& fn) {
+                       const std::function<void(const RawRecord&)>& fn, bool padded) {
   int64_t line = 1;
   while (!data.empty()) {
     size_t newline = data.find('\n');
-    DeliverLine(data.substr(0, newline), line, name, fn);
+    DeliverLine(data.substr(0, newline), line, name, fn, padded);
     if (newline == std::string_view::npos) break;
     data.remove_prefix(newline + 1);
     ++line;
@@ -348,13 +352,14 @@ void DeliverJson(const simdjson::padded_string_view padded, const std::string& n
         record.too_large = true;
       } else {
         record.json = entry.json;
+        record.padded = true;
       }
       fn(record);
     }
     return;
   }
   if (shape == JsonShape::kInvalid && invalid_as_ndjson) {
-    ReadLinesInMemory(text, name, fn);
+    ReadLinesInMemory(text, name, fn, true);
     return;
   }
   std::string_view json = TrimJson(text);
@@ -366,6 +371,7 @@ void DeliverJson(const simdjson::padded_string_view padded, const std::string& n
     record.too_large = true;
   } else {
     record.json = json;
+    record.padded = true;
   }
   fn(record);
 }
@@ -499,7 +505,7 @@ Status ReadBody(std::string_view body, const std::string& name,
   std::string_view trimmed = TrimJson(body);
   if (trimmed.empty()) return Status::Ok();
   if (trimmed.front() != '{') {
-    ReadLinesInMemory(body, name, fn);
+    ReadLinesInMemory(body, name, fn, false);
     return Status::Ok();
   }
   // One JSON document (a Bundle, or a single resource even over several lines), else NDJSON.

@@ -22,6 +22,7 @@ struct RawRecord {
   int64_t bundle_entry = -1;  // index in Bundle.entry, -1 for NDJSON
   std::string_view full_url;  // Bundle entry fullUrl, empty if none
   bool too_large = false;     // the line exceeded kResourceBytesMax; `json` is empty
+  bool padded = false;        // at least 64 readable bytes (simdjson's padding) follow `json`
 };
 
 // Lists the input files under `paths` (files or folders, recursively), sorted so that

@@ -536,6 +536,37 @@ TEST(FhirMapperMisc, MapperIsReusableAndKeysMayBeEscaped) {
   }
 }
 
+// A record parsed where it lies (padded: bytes of the next records follow it) maps exactly
+// as a copied one, including truncated records that the following bytes would "complete".
+TEST(FhirMapperMisc, PaddedInputMapsAsACopyWhateverFollows) {
+  FhirMapper mapper({.today = Day(2025, 6, 30)});
+  const std::vector<std::string> records = {
+      R"({"resourceType":"Encounter","subject":{"reference":"Patient/p1"},)"
+      R"("period":{"start":"2021-01-01"}})",
+      R"({"resourceType":"Encounter")",
+      R"({"resourceType":"Observation","subject":{"reference":"Patient/p1"},)"
+      R"("effectiveDateTime":"2021-02-03","valueQuantity":{"value":12)",
+      R"({"resourceType":"Condition","subject":{"reference":"Patient/p1"},"onsetDateTime":"2021)",
+      R"(12)",
+      R"(tru)",
+      R"({"resourceType":"Patient","id":"p1","birthDate":"1950-03-01"} x)",
+  };
+  const std::string tail = R"(.5,"unit":"kg"}}, "x": true}"-02"}} 3 e}
+)";
+  for (const std::string& json : records) {
+    SCOPED_TRACE(json);
+    MappedResource copied = mapper.Map(json);
+    std::string buffer = json + tail + std::string(64, '}');
+    MappedResource in_place = mapper.Map(std::string_view(buffer.data(), json.size()), true);
+    EXPECT_EQ(in_place.kind, copied.kind);
+    EXPECT_EQ(QuarantineReasonName(in_place.reason), QuarantineReasonName(copied.reason));
+    EXPECT_EQ(in_place.events.size(), copied.events.size());
+    EXPECT_EQ(in_place.subject_reference, copied.subject_reference);
+  }
+  EXPECT_EQ(mapper.Map(records[1]).kind, MappedKind::kQuarantined);
+  EXPECT_EQ(mapper.Map(records[0]).kind, MappedKind::kEvents);
+}
+
 TEST(StripForQuarantine, DropsIdentifyingFieldsAtAnyDepth) {
   std::string stripped = FhirMapper::StripForQuarantine(R"({"resourceType":"Patient","id":"p1",
     "text":{"status":"generated","div":"<div>Jeanne Martin</div>"},
