@@ -960,15 +960,42 @@ void Walker::Finish() {
 }
 
 // Keeps only what a quarantined record may say about itself.
+// Empties `out` but keeps the capacity of its strings and vectors, so that a mapper
+// reusing one MappedResource per slot does not allocate for every record.
+void Reset(MappedResource& out, bool keep_header) {
+  out.kind = MappedKind::kSkipped;
+  if (!keep_header) {
+    out.resource_type.clear();
+    out.id.clear();
+    out.version.clear();
+  }
+  out.last_updated = kNoDate;
+  out.subject_reference.clear();
+  out.encounter_reference.clear();
+  out.medication_reference.clear();
+  out.events.clear();
+  MappedPatient& p = out.patient;
+  p.nir.clear();
+  p.sex = domain::Sex::kUnknown;
+  p.birth_year = 0;
+  p.birth_month = 0;
+  p.death = kNoDate;
+  p.departement.clear();
+  p.registrations.clear();
+  p.general_practitioner.clear();
+  out.organization_name.clear();
+  out.medication_codes.clear();
+  out.reason = QuarantineReason::kInvalidJson;
+  out.reason_detail.clear();
+}
+
+// Keeps only the resource type, id and version, with the reason.
 void Quarantine(MappedResource& out, QuarantineReason reason, std::string_view detail) {
-  MappedResource q;
-  q.kind = MappedKind::kQuarantined;
-  q.resource_type = std::move(out.resource_type);
-  q.id = std::move(out.id);
-  q.version = std::move(out.version);
-  q.reason = reason;
-  q.reason_detail.assign(detail);
-  out = std::move(q);
+  std::string detail_copy(detail);  // `detail` may point into out.reason_detail
+  Reset(out, /*keep_header=*/true);
+  out.kind = MappedKind::kQuarantined;
+  out.reason = reason;
+  out.reason_detail = std::move(detail_copy);
 }
 
 // Nesting depth of JSON text (outside strings), to bound the recursion of nlohmann's DOM.
@@ -1100,9 +1127,15 @@ FhirMapper::~FhirMapper() = default;
 
 MappedResource FhirMapper::Map(std::string_view json, bool padded) {
   MappedResource out;
+  Map(json, padded, out);
+  return out;
+}
+
+void FhirMapper::Map(std::string_view json, bool padded, MappedResource& out) {
+  Reset(out, /*keep_header=*/false);
   if (json.size() > kResourceBytesMax) {
     Quarantine(out, QuarantineReason::kTooLarge, "");
-    return out;
+    return;
   }
   od::document doc;
   simdjson::padded_string_view input =
@@ -1111,23 +1144,23 @@ MappedResource FhirMapper::Map(std::string_view json, bool padded) {
              : impl_->Pad(json);
   if (impl_->parser.iterate(input).get(doc)) {
     Quarantine(out, QuarantineReason::kInvalidJson, "");
-    return out;
+    return;
   }
   od::json_type root_type;
   if (doc.type().get(root_type)) {
     Quarantine(out, QuarantineReason::kInvalidJson, "");
-    return out;
+    return;
   }
   if (root_type != od::json_type::object) {
     // An array or a valid scalar is JSON but not a resource.
     bool valid = root_type == od::json_type::array || IsValidRootScalar(doc, root_type);
     Quarantine(out, valid ? QuarantineReason::kNoResourceType : QuarantineReason::kInvalidJson, "");
-    return out;
+    return;
   }
   od::object resource;
   if (doc.get_object().get(resource)) {
     Quarantine(out, QuarantineReason::kInvalidJson, "");
-    return out;
+    return;
   }
   std::string_view resource_type;
   auto type_error = resource.find_field_unordered("resourceType").get_string().get(resource_type);
@@ -1135,24 +1168,24 @@ MappedResource FhirMapper::Map(std::string_view json, bool padded) {
   bool rewound = false;
   if (resource.reset().get(rewound)) {
     Quarantine(out, QuarantineReason::kInvalidJson, "");
-    return out;
+    return;
   }
   Walker walker(TypeOf(out.resource_type), out, impl_->options);
   const char* trailing = nullptr;
   if (!walker.WalkResource(resource) || !doc.current_location().get(trailing)) {
     // A JSON error in what was read, or text after the resource.
     Quarantine(out, QuarantineReason::kInvalidJson, "");
-    return out;
+    return;
   }
   if (out.resource_type.empty()) {
     Quarantine(out, QuarantineReason::kNoResourceType, "resourceType");
-    return out;
+    return;
   }
   walker.Finish();
   if (out.kind == MappedKind::kQuarantined) {
     Quarantine(out, out.reason, std::string(out.reason_detail));
   }
-  return out;
+  return;
 }
 
 std::string FhirMapper::StripForQuarantine(std::string_view json) {

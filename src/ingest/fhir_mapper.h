@@ -147,6 +147,9 @@ class FhirMapper {
   // `padded`: at least simdjson::SIMDJSON_PADDING (64) readable bytes follow `json` (their
   // content does not matter), so it is parsed where it lies instead of copied.
   MappedResource Map(std::string_view json, bool padded = false);
+  // The same into `out`, whose strings and vectors keep their capacity (no allocation per
+  // record once warm).
+  void Map(std::string_view json, bool padded, MappedResource& out);
 
   // The resource with every dropped field removed (name, telecom, address lines, text, note,
   // photo, attachments: at any depth), as compact JSON, for the encrypted quarantine.

@@ -75,7 +75,10 @@ struct MappedItem {
 struct MappedChunk {
   enum class State : uint8_t { kRaw, kMapping, kMapped };
   std::string text;  // the records' text, then simdjson's padding
+  // The records: the first `count` of `items` (the others are kept for reuse, with the
+  // capacity of their strings and vectors).
   std::vector<MappedItem> items;
+  size_t count = 0;
   Status status;      // a read error ends the stream
   bool last = false;  // no chunk follows
   State state = State::kRaw;
@@ -83,10 +86,11 @@ struct MappedChunk {
 
 // Maps every record of a chunk whose text is complete (and padded).
 void MapChunk(MappedChunk& chunk, FhirMapper& mapper) {
-  for (MappedItem& item : chunk.items) {
+  for (size_t i = 0; i < chunk.count; ++i) {
+    MappedItem& item = chunk.items[i];
     if (item.too_large) continue;
     std::string_view json(chunk.text.data() + item.json_offset, item.json_size);
-    item.mapped = mapper.Map(json, /*padded=*/true);
+    mapper.Map(json, /*padded=*/true, item.mapped);
     item.content_hash = XXH3_64bits(json.data(), json.size());
   }
 }
@@ -154,7 +158,7 @@ class ChunkQueue {
     }
     if (!chunk) return std::make_unique<MappedChunk>();
     chunk->text.clear();
-    chunk->items.clear();
+    chunk->count = 0;
     chunk->status = Status::Ok();
     chunk->last = false;
     chunk->state = MappedChunk::State::kRaw;
@@ -200,7 +204,9 @@ void ReadChunks(const std::vector<std::string>& files, Days today, ChunkQueue& q
   for (const std::string& file : files) {
     Status s = ReadRecords(file, [&](const RawRecord& r) {
       if (!open) return;
-      MappedItem& item = chunk->items.emplace_back();
+      if (chunk->count == chunk->items.size()) chunk->items.emplace_back();
+      MappedItem& item = chunk->items[chunk->count++];
+      item.content_hash = 0;
       item.file = &file;
       item.line = r.line;
       item.bundle_entry = r.bundle_entry;
@@ -211,7 +217,7 @@ void ReadChunks(const std::vector<std::string>& files, Days today, ChunkQueue& q
       item.full_url_offset = chunk->text.size();
       item.full_url_size = r.full_url.size();
       chunk->text.append(r.full_url);
-      if (chunk->items.size() >= kChunkRecords) {
+      if (chunk->count >= kChunkRecords) {
         open = queue.Push(std::move(chunk), mapper);
         chunk = queue.TakeFree();
       }
@@ -306,7 +312,8 @@ Status Ingester::IngestPaths(const std::vector<std::string>& paths) {
   Status status;
   for (;;) {
     std::unique_ptr<MappedChunk> chunk = queue.Pop(mapper_);
-    for (MappedItem& item : chunk->items) {
+    for (size_t i = 0; i < chunk->count; ++i) {
+      MappedItem& item = chunk->items[i];
       if (!status.ok()) break;
       RawRecord r;
       r.json = std::string_view(chunk->text).substr(item.json_offset, item.json_size);
@@ -615,7 +622,7 @@ Status Ingester::Flush() {
     for (auto& e : p.events) batch.events.push_back(std::move(e));
   }
   pending_.clear();
-  pending_slot_ = store::FlatMap64<uint32_t>();
+  pending_slot_.clear();
   pending_events_ = 0;
   return txn_->Publish(std::move(batch));
 }

@@ -26,8 +26,8 @@
 
 namespace p4dp::ingest {
 
-inline constexpr int64_t kIngestBatchResourcesMax = 200'000;
-inline constexpr int64_t kIngestBatchEventsMax = 2'000'000;
+inline constexpr int64_t kIngestBatchResourcesMax = 100'000;
+inline constexpr int64_t kIngestBatchEventsMax = 1'000'000;
 
 struct IngestProgress {
   int64_t records = 0;

@@ -1,10 +1,12 @@
 // FlatMap64: an open-addressing hash map from uint64_t keys to small values, for the
 // warehouse's per-resource bookkeeping (tens of millions of entries), where a node-based
 // std::unordered_map spends its time in allocation and cache misses. Linear probing, power-of-
-// two capacity, load at most 7/10; key 0 is stored aside. No erase (not needed).
+// two capacity, load at most 7/10; key 0 is stored aside. No erase (not needed); clear keeps
+// the capacity.
 // Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -21,6 +23,20 @@ class FlatMap64 {
     size_t needed = 16;
     while (needed * 7 / 10 < n) needed *= 2;
     if (needed > slots_.size()) Rehash(needed);
+  }
+
+  // Removes every entry but keeps the capacity (no allocation when refilled).
+  void clear() {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    size_ = 0;
+    has_zero_ = false;
+    zero_ = V{};
+  }
+
+  // Starts loading the cache line where `key` would be: for loops over many keys of a
+  // large map, a few iterations ahead.
+  void prefetch(uint64_t key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(key)]);
   }
 
   V* find(uint64_t key) {

@@ -70,7 +70,8 @@ void Index::Reindex(domain::PatientIndex p, const std::vector<uint32_t>& codes_b
 ApplyCounts Index::Apply(const Batch& batch) {
   ApplyCounts counts;
   // The best version of each resource within the batch itself.
-  FlatMap64<const Version*> best;
+  FlatMap64<const Version*>& best = scratch_best_;
+  best.clear();
   best.reserve(batch.patients.size() + batch.resources.size());
   resources_.reserve(resources_.size() + batch.patients.size() + batch.resources.size());
   auto consider = [&](uint64_t key, const Version& v) {
@@ -84,7 +85,8 @@ ApplyCounts Index::Apply(const Batch& batch) {
   auto touch = [&](domain::PatientIndex p) {
     if (with_events_ && !touched.count(p)) touched[p] = CodesOf(patients_[p]);
   };
-  FlatMap64<bool> winners;  // resource key -> its batch version won (true: not deleted)
+  FlatMap64<bool>& winners = scratch_winners_;  // resource key -> its version won (not deleted)
+  winners.clear();
   winners.reserve(batch.resources.size() + batch.patients.size());
   // Applies one resource version if it wins; returns whether it did.
   auto judge = [&](uint64_t key, const Version& v, bool deleted, domain::PatientIndex p,
@@ -111,11 +113,22 @@ ApplyCounts Index::Apply(const Batch& batch) {
     touch(p);
     return true;
   };
-  for (const PatientRecord& r : batch.patients) {
+  // The version map is large (one slot per resource stored): its lines are fetched a few
+  // resources ahead.
+  constexpr size_t kAhead = 8;
+  for (size_t i = 0; i < batch.patients.size(); ++i) {
+    if (i + kAhead < batch.patients.size()) {
+      resources_.prefetch(batch.patients[i + kAhead].resource_key);
+    }
+    const PatientRecord& r = batch.patients[i];
     domain::PatientIndex p = PatientFor(r.key);
     if (judge(r.resource_key, r.version, r.deleted, p, true) && !r.deleted) patients_[p].row = r;
   }
-  for (const ResourceRecord& r : batch.resources) {
+  for (size_t i = 0; i < batch.resources.size(); ++i) {
+    if (i + kAhead < batch.resources.size()) {
+      resources_.prefetch(batch.resources[i + kAhead].resource_key);
+    }
+    const ResourceRecord& r = batch.resources[i];
     judge(r.resource_key, r.version, r.deleted, PatientFor(r.patient), false);
   }
   for (const EventRecord& e : batch.events) {

@@ -87,6 +87,9 @@ class Index {
   std::unordered_map<domain::PatientKey, domain::PatientIndex, PatientKeyHasher> by_key_;
   FlatMap64<Winner> resources_;
   std::vector<PatientSet> by_code_;
+  // Apply's per-batch maps, kept to reuse their memory.
+  FlatMap64<const Version*> scratch_best_;
+  FlatMap64<bool> scratch_winners_;
   int64_t events_ = 0;
   bool with_events_ = true;
 };

@@ -319,22 +319,14 @@ Status DecodeBlock(std::string_view file, uint64_t segment_id, const crypto::Key
   return Status::Ok();
 }
 
-bool EventBefore(const EventRecord& a, const EventRecord& b) {
-  if (a.patient != b.patient) return a.patient < b.patient;
-  if (a.date != b.date) return a.date < b.date;
-  if (a.domain != b.domain) return a.domain < b.domain;
-  if (a.resource_key != b.resource_key) return a.resource_key < b.resource_key;
-  return a.codes < b.codes;
-}
-
 }  // namespace
 
 Result<SegmentInfo> WriteSegment(FileSystem& fs, const std::string& path, uint64_t segment_id,
                                  const crypto::Key& key, Batch& batch) {
   // Sort compact keys (the patient key as four big-endian words, the date, the position),
   // then move each event once: events are large (their codes vector), and comparing keys
-  // in place would chase them all over memory. Full ties fall back to EventBefore, then to
-  // the position, so the order is the stable one.
+  // in place would chase them all over memory. The order: patient, date, domain, resource,
+  // codes, then the position (so it is the stable one).
   struct SortKey {
     std::array<uint64_t, 4> patient;
     Days date;
@@ -354,10 +346,12 @@ Result<SegmentInfo> WriteSegment(FileSystem& fs, const std::string& path, uint64
   std::sort(keys.begin(), keys.end(), [&](const SortKey& a, const SortKey& b) {
     if (a.patient != b.patient) return a.patient < b.patient;
     if (a.date != b.date) return a.date < b.date;
+    // Same patient and date: the rest of EventBefore's order.
     const EventRecord& ea = batch.events[a.index];
     const EventRecord& eb = batch.events[b.index];
-    if (EventBefore(ea, eb)) return true;
-    if (EventBefore(eb, ea)) return false;
+    if (ea.domain != eb.domain) return ea.domain < eb.domain;
+    if (ea.resource_key != eb.resource_key) return ea.resource_key < eb.resource_key;
+    if (ea.codes != eb.codes) return ea.codes < eb.codes;
     return a.index < b.index;
   });
   std::vector<EventRecord> sorted;
