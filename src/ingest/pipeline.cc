@@ -15,12 +15,14 @@
 
 namespace p4dp::ingest {
 
-struct Ingester::Pending {
+// Where one resource's version sits in the staged batch: its row (in patients or
+// resources) and its events (a range of the batch's events).
+struct Ingester::Staged {
   store::Version version;
   bool is_patient = false;
-  store::PatientRecord patient;
-  store::ResourceRecord resource;
-  std::vector<store::EventRecord> events;
+  uint32_t row = 0;
+  uint32_t first_event = 0;
+  uint32_t events = 0;
 };
 
 namespace {
@@ -56,7 +58,7 @@ int64_t NowMicros() { return SystemClock().MonotonicMicros(); }
 // is free: the reader when the queue is full, a mapping helper thread, or the ingesting
 // thread when the chunk it needs next is not mapped yet. Chunks leave the queue in input
 // order, so the result is the same as with one thread.
-constexpr size_t kChunkRecords = 4096;
+constexpr size_t kChunkRecords = 1024;
 constexpr size_t kChunksQueued = 6;  // bounds memory: at most this many chunks in flight
 
 struct MappedItem {
@@ -289,8 +291,8 @@ Ingester::~Ingester() = default;
 
 Status Ingester::EnsureTransaction() {
   if (txn_) return Status::Ok();
-  pending_.reserve(static_cast<size_t>(options_.batch_resources_max));
-  pending_slot_.reserve(static_cast<size_t>(options_.batch_resources_max));
+  staged_slots_.reserve(static_cast<size_t>(options_.batch_resources_max));
+  staged_slot_.reserve(static_cast<size_t>(options_.batch_resources_max));
   txn_ = P4DP_TRY(warehouse_.Begin());
   source_id_ = P4DP_TRY(txn_->catalog().SourceId(options_.source));
   return Status::Ok();
@@ -379,8 +381,8 @@ Status Ingester::OnMapped(const RawRecord& record, MappedResource& mapped, uint6
     return Quarantine(record, QuarantineReason::kTooLarge, "", "", "");
   }
   P4DP_TRY(HandleMapped(record, mapped, content_hash));
-  if (static_cast<int64_t>(pending_.size()) >= options_.batch_resources_max ||
-      pending_events_ >= kIngestBatchEventsMax) {
+  if (static_cast<int64_t>(staged_slots_.size()) >= options_.batch_resources_max ||
+      static_cast<int64_t>(staged_.events.size()) >= kIngestBatchEventsMax) {
     P4DP_TRY(Flush());
   }
   return Status::Ok();
@@ -419,25 +421,25 @@ Status Ingester::HandleMapped(const RawRecord& record, MappedResource& m, uint64
       return Status::Ok();
     case MappedKind::kPatient: return HandlePatient(record, m, version);
     case MappedKind::kEnteredInError: {
-      Pending p;
-      p.version = version;
+      uint64_t resource_key = KeyOf(m.resource_type, m.id, content_hash);
       if (m.resource_type == "Patient") {
-        p.is_patient = true;
-        p.patient.deleted = true;
-        p.patient.resource_key = KeyOf(m.resource_type, m.id, content_hash);
-        p.patient.version = version;
+        if (!Admit(resource_key, version, true)) return Status::Ok();
+        store::PatientRecord& row = staged_.patients.emplace_back();
+        row.deleted = true;
+        row.resource_key = resource_key;
+        row.version = version;
         auto key = ResolvePatient("Patient/" + m.id);
-        if (key) p.patient.key = *key;
-        Stage(p.patient.resource_key, std::move(p));
+        if (key) row.key = *key;
         return Status::Ok();
       }
-      p.resource.resource_key = KeyOf(m.resource_type, m.id, content_hash);
-      p.resource.version = version;
-      p.resource.deleted = true;
-      p.resource.source = source_id_;
+      if (!Admit(resource_key, version, false)) return Status::Ok();
+      store::ResourceRecord& row = staged_.resources.emplace_back();
+      row.resource_key = resource_key;
+      row.version = version;
+      row.deleted = true;
+      row.source = source_id_;
       auto key = ResolvePatient(m.subject_reference);
-      if (key) p.resource.patient = *key;
-      Stage(p.resource.resource_key, std::move(p));
+      if (key) row.patient = *key;
       return Status::Ok();
     }
     case MappedKind::kEvents: return HandleEvents(record, m, version);
@@ -456,12 +458,11 @@ Status Ingester::HandlePatient(const RawRecord& record, const MappedResource& m,
   if (!record.full_url.empty()) {
     P4DP_TRY(catalog.AddPatientLink(pseudonymiser_.Link(options_.source, record.full_url), key));
   }
-  Pending p;
-  p.version = version;
-  p.is_patient = true;
-  store::PatientRecord& row = p.patient;
+  uint64_t resource_key = KeyOf("Patient", m.id, version.content_hash);
+  if (!Admit(resource_key, version, true)) return Status::Ok();
+  store::PatientRecord& row = staged_.patients.emplace_back();
   row.key = key;
-  row.resource_key = KeyOf("Patient", m.id, version.content_hash);
+  row.resource_key = resource_key;
   row.version = version;
   row.source = source_id_;
   row.sex = mp.sex;
@@ -469,24 +470,23 @@ Status Ingester::HandlePatient(const RawRecord& record, const MappedResource& m,
   row.birth_month = static_cast<int8_t>(mp.birth_month);
   row.death = mp.death == kNoDate ? store::kNoDay : mp.death;
   row.departement = mp.departement;
-  // The death is an event of its own (domain death), carried by the Patient resource.
-  if (mp.death != kNoDate) {
-    store::EventRecord death;
-    death.patient = key;
-    death.date = mp.death;
-    death.domain = domain::Domain::kDeath;
-    death.source = source_id_;
-    death.resource_key = KeyOf("Patient", m.id, version.content_hash);
-    death.content_hash = version.content_hash;
-    p.events.push_back(std::move(death));
-  }
   for (const MappedRegistration& r : mp.registrations) {
     std::string_view target = ReferenceTarget(r.practice_reference, "Organization");
     row.registrations.push_back(
         {target.empty() ? 0 : pseudonymiser_.PracticeKey(options_.source, target),
          r.start == kNoDate ? store::kNoDay : r.start, r.end == kNoDate ? store::kNoDay : r.end});
   }
-  Stage(row.resource_key, std::move(p));
+  // The death is an event of its own (domain death), carried by the Patient resource.
+  if (mp.death != kNoDate) {
+    store::EventRecord& death = staged_.events.emplace_back();
+    death.patient = key;
+    death.date = mp.death;
+    death.domain = domain::Domain::kDeath;
+    death.source = source_id_;
+    death.resource_key = resource_key;
+    death.content_hash = version.content_hash;
+    ++staged_slots_.back().events;
+  }
   return Status::Ok();
 }
 
@@ -547,31 +547,42 @@ Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
     }
     e.date = known->date;
   }
+  // Code and unit ids first: a catalog error then leaves nothing half-staged.
   store::Catalog& catalog = txn_->catalog();
-  Pending p;
-  p.version = version;
-  p.resource.resource_key = KeyOf(m.resource_type, m.id, version.content_hash);
-  p.resource.version = version;
-  p.resource.patient = *patient;
-  p.resource.source = source_id_;
+  code_scratch_.clear();
+  unit_scratch_.clear();
   for (const MappedEvent& e : m.events) {
-    store::EventRecord ev;
+    for (const MappedCode& c : e.codes)
+      code_scratch_.push_back(P4DP_TRY(catalog.CodeId(c.system, c.code)));
+    unit_scratch_.push_back(P4DP_TRY(catalog.UnitId(e.unit)));
+  }
+  uint64_t resource_key = KeyOf(m.resource_type, m.id, version.content_hash);
+  if (!Admit(resource_key, version, false)) return Status::Ok();
+  store::ResourceRecord& row = staged_.resources.emplace_back();
+  row.resource_key = resource_key;
+  row.version = version;
+  row.patient = *patient;
+  row.source = source_id_;
+  size_t next_code = 0;
+  for (size_t i = 0; i < m.events.size(); ++i) {
+    const MappedEvent& e = m.events[i];
+    store::EventRecord& ev = staged_.events.emplace_back();
     ev.patient = *patient;
     ev.date = e.date;
     ev.end_date = e.end_date == kNoDate ? store::kNoDay : e.end_date;
     ev.domain = e.domain;
-    for (const MappedCode& c : e.codes)
-      ev.codes.push_back(P4DP_TRY(catalog.CodeId(c.system, c.code)));
+    ev.codes.assign(code_scratch_.begin() + static_cast<ptrdiff_t>(next_code),
+                    code_scratch_.begin() + static_cast<ptrdiff_t>(next_code + e.codes.size()));
+    next_code += e.codes.size();
     std::sort(ev.codes.begin(), ev.codes.end());
     ev.codes.erase(std::unique(ev.codes.begin(), ev.codes.end()), ev.codes.end());
     ev.value = e.value;
-    ev.unit = P4DP_TRY(catalog.UnitId(e.unit));
+    ev.unit = unit_scratch_[i];
     ev.source = source_id_;
-    ev.resource_key = p.resource.resource_key;
+    ev.resource_key = resource_key;
     ev.content_hash = version.content_hash;
-    p.events.push_back(std::move(ev));
   }
-  Stage(p.resource.resource_key, std::move(p));
+  staged_slots_.back().events = static_cast<uint32_t>(m.events.size());
   return Status::Ok();
 }
 
@@ -582,26 +593,54 @@ Ingester::ReferenceHash Ingester::HashReference(std::string_view prefix, std::st
   return {h.low64, h.high64};
 }
 
-// Keeps the best version of each resource within the batch; an exact repeat is a duplicate.
-void Ingester::Stage(uint64_t resource_key, Pending pending) {
-  auto [slot, inserted] = pending_slot_.try_emplace(resource_key);
+// Keeps the best version of each resource within the batch: false (and counted) for an
+// exact repeat or an older version than the one staged; true when the caller is to append
+// this version's row (and events), after which a version it replaces is marked dead.
+bool Ingester::Admit(uint64_t resource_key, const store::Version& version, bool is_patient) {
+  auto [slot, inserted] = staged_slot_.try_emplace(resource_key);
   if (!inserted && *slot != 0) {
-    Pending& held = pending_[*slot - 1];
-    if (pending.version == held.version) {
+    Staged& held = staged_slots_[*slot - 1];
+    if (version == held.version) {
       ++summary_.duplicates;
-      return;
+      return false;
     }
     ++summary_.outdated;  // one of the two versions loses
-    if (pending.version < held.version) return;
-    pending_events_ +=
-        static_cast<int64_t>(pending.events.size()) - static_cast<int64_t>(held.events.size());
-    held = std::move(pending);
-    return;
+    if (version < held.version) return false;
+    (held.is_patient ? dead_patients_ : dead_resources_).push_back(held.row);
+    for (uint32_t i = 0; i < held.events; ++i) dead_events_.push_back(held.first_event + i);
+    held.row = ~0u;  // not used again: the new version gets a slot of its own
   }
-  *slot = static_cast<uint32_t>(pending_.size()) + 1;
-  pending_events_ += static_cast<int64_t>(pending.events.size());
-  pending_.push_back(std::move(pending));
+  *slot = static_cast<uint32_t>(staged_slots_.size()) + 1;
+  Staged& staged = staged_slots_.emplace_back();
+  staged.version = version;
+  staged.is_patient = is_patient;
+  staged.row =
+      static_cast<uint32_t>(is_patient ? staged_.patients.size() : staged_.resources.size());
+  staged.first_event = static_cast<uint32_t>(staged_.events.size());
+  return true;
 }
+
+namespace {
+
+// Removes the elements at `dead` (positions, any order, no repeats) from `rows`.
+template <typename T>
+void RemoveDead(std::vector<T>& rows, std::vector<uint32_t>& dead) {
+  if (dead.empty()) return;
+  std::sort(dead.begin(), dead.end());
+  size_t out = 0, next = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (next < dead.size() && dead[next] == i) {
+      ++next;
+      continue;
+    }
+    if (out != i) rows[out] = std::move(rows[i]);
+    ++out;
+  }
+  rows.resize(out);
+  dead.clear();
+}
+
+}  // namespace
 
 Status Ingester::Flush() {
   if (!txn_) return Status::Ok();
@@ -611,19 +650,14 @@ Status Ingester::Flush() {
     double& total;
     ~AddTime() { total += static_cast<double>(NowMicros() - start) / 1e6; }
   } add_time{flush_start, summary_.publish_seconds};
-  store::Batch batch;
-  batch.events.reserve(static_cast<size_t>(pending_events_));
-  for (Pending& p : pending_) {
-    if (p.is_patient) {
-      batch.patients.push_back(std::move(p.patient));
-    } else {
-      batch.resources.push_back(p.resource);
-    }
-    for (auto& e : p.events) batch.events.push_back(std::move(e));
-  }
-  pending_.clear();
-  pending_slot_.clear();
-  pending_events_ = 0;
+  RemoveDead(staged_.patients, dead_patients_);
+  RemoveDead(staged_.resources, dead_resources_);
+  RemoveDead(staged_.events, dead_events_);
+  store::Batch batch = std::move(staged_);
+  batch.unique_keys = true;  // Admit kept one version of each resource
+  staged_ = store::Batch();
+  staged_slots_.clear();
+  staged_slot_.clear();
   return txn_->Publish(std::move(batch));
 }
 

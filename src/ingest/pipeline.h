@@ -74,7 +74,7 @@ class Ingester {
   const IngestSummary& summary() const { return summary_; }
 
  private:
-  struct Pending;
+  struct Staged;
   Status OnRecord(const RawRecord& record);
   Status OnMapped(const RawRecord& record, MappedResource& mapped, uint64_t content_hash);
   Status HandleMapped(const RawRecord& record, MappedResource& mapped, uint64_t content_hash);
@@ -85,7 +85,7 @@ class Ingester {
                     const std::string& detail);
   std::optional<domain::PatientKey> ResolvePatient(std::string_view reference);
   uint64_t KeyOf(const std::string& type, const std::string& id, uint64_t content_hash) const;
-  void Stage(uint64_t resource_key, Pending pending);
+  bool Admit(uint64_t resource_key, const store::Version& version, bool is_patient);
   Status EnsureTransaction();
   // Hands the staged batch to the transaction's writer; Finish also commits and ends it.
   Status Flush();
@@ -98,10 +98,14 @@ class Ingester {
   FhirMapper mapper_;
   uint32_t source_id_ = 0;
   std::unique_ptr<store::Warehouse::Transaction> txn_;
-  // The batch being built: one slot per resource (its best version so far), by key.
-  std::vector<Pending> pending_;
-  store::FlatMap64<uint32_t> pending_slot_;  // resource key -> slot + 1 (0: none)
-  int64_t pending_events_ = 0;
+  // The batch being built, rows and events appended as records come; one slot per
+  // resource version staged, the best so far of each resource found by key. A version
+  // replaced within the batch leaves dead rows and events, removed at Flush.
+  store::Batch staged_;
+  std::vector<Staged> staged_slots_;
+  store::FlatMap64<uint32_t> staged_slot_;  // resource key -> slot + 1 (0: none)
+  std::vector<uint32_t> dead_patients_, dead_resources_, dead_events_;
+  std::vector<uint32_t> code_scratch_, unit_scratch_;
   // Resolved patient references of this run (links never change once made).
   struct StringHash {
     using is_transparent = void;

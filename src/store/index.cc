@@ -70,33 +70,42 @@ void Index::Reindex(domain::PatientIndex p, const std::vector<uint32_t>& codes_b
 ApplyCounts Index::Apply(const Batch& batch) {
   ApplyCounts counts;
   // The best version of each resource within the batch itself.
+  // (Not needed when the producer says each key comes once.)
+  const bool unique = batch.unique_keys;
   FlatMap64<const Version*>& best = scratch_best_;
   best.clear();
-  best.reserve(batch.patients.size() + batch.resources.size());
   resources_.reserve(resources_.size() + batch.patients.size() + batch.resources.size());
-  auto consider = [&](uint64_t key, const Version& v) {
-    const Version*& slot = best[key];
-    if (slot == nullptr || v > *slot) slot = &v;
-  };
-  for (const PatientRecord& r : batch.patients) consider(r.resource_key, r.version);
-  for (const ResourceRecord& r : batch.resources) consider(r.resource_key, r.version);
+  if (!unique) {
+    best.reserve(batch.patients.size() + batch.resources.size());
+    auto consider = [&](uint64_t key, const Version& v) {
+      const Version*& slot = best[key];
+      if (slot == nullptr || v > *slot) slot = &v;
+    };
+    for (const PatientRecord& r : batch.patients) consider(r.resource_key, r.version);
+    for (const ResourceRecord& r : batch.resources) consider(r.resource_key, r.version);
+  }
 
   std::map<domain::PatientIndex, std::vector<uint32_t>> touched;  // patient -> codes before
   auto touch = [&](domain::PatientIndex p) {
     if (with_events_ && !touched.count(p)) touched[p] = CodesOf(patients_[p]);
   };
-  FlatMap64<bool>& winners = scratch_winners_;  // resource key -> its version won (not deleted)
+  // Resource key -> its version won (true: not deleted). With unique keys, only the keys
+  // whose events do not count (lost or deleted) are kept: usually none.
+  FlatMap64<bool>& winners = scratch_winners_;
   winners.clear();
-  winners.reserve(batch.resources.size() + batch.patients.size());
+  if (!unique) winners.reserve(batch.resources.size() + batch.patients.size());
   // Applies one resource version if it wins; returns whether it did.
   auto judge = [&](uint64_t key, const Version& v, bool deleted, domain::PatientIndex p,
                    bool is_row) -> bool {
-    if (best[key] != &v) return false;  // a better version of it is in this batch
+    if (!unique && best[key] != &v) return false;  // a better version of it is in this batch
     // One probe of the (large) version map per resource.
     auto [slot, inserted] = resources_.try_emplace(key);
     if (!inserted && v == slot->version) ++counts.duplicates;
     if (!inserted && v < slot->version) ++counts.outdated;
-    if (!inserted && v <= slot->version) return false;
+    if (!inserted && v <= slot->version) {
+      if (unique) winners[key] = false;
+      return false;
+    }
     if (!inserted) {
       const Winner old = *slot;
       touch(old.patient);
@@ -109,7 +118,7 @@ ApplyCounts Index::Apply(const Batch& batch) {
       ++counts.added;
     }
     *slot = {v, deleted, p, is_row};
-    winners[key] = !deleted;
+    if (!unique || deleted) winners[key] = !deleted;
     touch(p);
     return true;
   };
@@ -132,10 +141,14 @@ ApplyCounts Index::Apply(const Batch& batch) {
     judge(r.resource_key, r.version, r.deleted, PatientFor(r.patient), false);
   }
   for (const EventRecord& e : batch.events) {
-    const bool* w = winners.find(e.resource_key);
-    if (w == nullptr || !*w) continue;
-    const Version* v = best[e.resource_key];
-    if (v == nullptr || v->content_hash != e.content_hash) continue;
+    const bool* w = winners.size() == 0 ? nullptr : winners.find(e.resource_key);
+    if (unique) {
+      if (w != nullptr) continue;  // its resource lost, or is a deletion
+    } else {
+      if (w == nullptr || !*w) continue;
+      const Version* v = best[e.resource_key];
+      if (v == nullptr || v->content_hash != e.content_hash) continue;
+    }
     ++counts.events_by_domain[static_cast<size_t>(e.domain)];
     if (!with_events_) continue;
     const Winner& winner = *resources_.find(e.resource_key);

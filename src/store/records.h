@@ -73,6 +73,10 @@ struct Batch {
   std::vector<PatientRecord> patients;
   std::vector<ResourceRecord> resources;
   std::vector<EventRecord> events;
+  // Set by a producer that guarantees each resource key at most once among the rows (and
+  // so one version of each resource's events): Index::Apply then skips judging versions
+  // within the batch. Not stored.
+  bool unique_keys = false;
   bool empty() const { return patients.empty() && resources.empty() && events.empty(); }
 };
 

@@ -261,9 +261,17 @@ TEST(Ingest, KilledAtRandomPointsThenReingestedGivesTheUninterruptedContent) {
   ASSERT_TRUE(crypto::WriteNewKeyFile(key).ok());
   fs::create_directories(dir + "/clean");
   Init(dir + "/clean", key);
-  ASSERT_EQ(
-      P4dp("ingest " + dir + "/clean/data " + dir + "/in --key-file " + key + " --quiet").exit_code,
-      0);
+  auto clean_start = std::chrono::steady_clock::now();
+  ASSERT_EQ(P4dp("ingest " + dir + "/clean/data " + dir + "/in --key-file " + key +
+                 " --batch-resources 20000 --quiet")
+                .exit_code,
+            0);
+  // Kill points fall within the length of an uninterrupted run (which gets shorter as the
+  // ingestion gets faster), in batches small enough to give many publications.
+  auto clean_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - clean_start)
+                      .count();
+  auto window_ms = static_cast<uint32_t>(std::max<int64_t>(100, clean_ms * 9 / 10));
   std::string expected = Dump(dir + "/clean/data", key);
   fs::create_directories(dir + "/killed");
   Init(dir + "/killed", key);
@@ -278,10 +286,10 @@ TEST(Ingest, KilledAtRandomPointsThenReingestedGivesTheUninterruptedContent) {
       dup2(null, 2);
       std::string data = dir + "/killed/data", in = dir + "/in";
       execl(Bin().c_str(), "p4dp", "ingest", data.c_str(), in.c_str(), "--key-file", key.c_str(),
-            "--quiet", static_cast<char*>(nullptr));
+            "--batch-resources", "20000", "--quiet", static_cast<char*>(nullptr));
       _exit(127);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 1500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % window_ms));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -291,7 +299,8 @@ TEST(Ingest, KilledAtRandomPointsThenReingestedGivesTheUninterruptedContent) {
     Outcome v = P4dp("verify " + dir + "/killed/data --key-file " + key);
     EXPECT_EQ(v.exit_code, 0) << "round " << round << ": " << v.out;
   }
-  std::printf("%d of 12 runs killed mid-ingest\n", kills);
+  std::printf("%d of 12 runs killed mid-ingest (uninterrupted run: %lld ms)\n", kills,
+              static_cast<long long>(clean_ms));
   EXPECT_GT(kills, 5);
   Outcome last =
       P4dp("ingest " + dir + "/killed/data " + dir + "/in --key-file " + key + " --quiet");

@@ -193,10 +193,25 @@ TEST(Index, FinalContentDoesNotDependOnOrder) {
 
   std::vector<Batch> batches = {version_batch(1, true), version_batch(3, true),
                                 version_batch(2, true), deletion, original};
+  // Each batch holds every key once: Apply's fast path for such batches (unique_keys)
+  // must count and store exactly what its general path does.
+  std::vector<Batch> unique_batches = batches;
+  for (Batch& b : unique_batches) b.unique_keys = true;
   std::vector<int> order = {0, 1, 2, 3, 4};
   do {
     Index index;
-    for (int i : order) index.Apply(batches[static_cast<size_t>(i)]);
+    Index unique_index;
+    for (int i : order) {
+      ApplyCounts general = index.Apply(batches[static_cast<size_t>(i)]);
+      ApplyCounts fast = unique_index.Apply(unique_batches[static_cast<size_t>(i)]);
+      EXPECT_EQ(fast.added, general.added);
+      EXPECT_EQ(fast.replaced, general.replaced);
+      EXPECT_EQ(fast.duplicates, general.duplicates);
+      EXPECT_EQ(fast.outdated, general.outdated);
+      EXPECT_EQ(fast.removed, general.removed);
+      EXPECT_EQ(fast.events_by_domain, general.events_by_domain);
+    }
+    EXPECT_EQ(unique_index.event_count(), index.event_count());
     auto p = index.Find(Key(1));
     ASSERT_TRUE(p.has_value());
     const auto& events = index.patient(*p).events;
