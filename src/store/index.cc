@@ -124,7 +124,7 @@ ApplyCounts Index::Apply(const Batch& batch) {
   };
   // The version map is large (one slot per resource stored): its lines are fetched a few
   // resources ahead.
-  constexpr size_t kAhead = 8;
+  constexpr size_t kAhead = 24;
   for (size_t i = 0; i < batch.patients.size(); ++i) {
     if (i + kAhead < batch.patients.size()) {
       resources_.prefetch(batch.patients[i + kAhead].resource_key);

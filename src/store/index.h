@@ -26,7 +26,7 @@ struct IndexEvent {
   uint32_t unit = 0;
   uint32_t source = 0;
   double value = 0;
-  std::vector<uint32_t> codes;
+  CodeList codes;  // sorted, no repeats
   uint64_t resource_key = 0;
 };
 

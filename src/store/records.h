@@ -12,6 +12,7 @@
 
 #include "base/date.h"
 #include "domain/patient.h"
+#include "store/code_list.h"
 
 namespace p4dp::store {
 
@@ -61,7 +62,7 @@ struct EventRecord {
   Days date = 0;
   Days end_date = kNoDay;
   domain::Domain domain = domain::Domain::kObservation;
-  std::vector<uint32_t> codes;  // catalog code ids
+  CodeList codes;  // catalog code ids, sorted, no repeats
   double value = std::numeric_limits<double>::quiet_NaN();
   uint32_t unit = 0;  // catalog unit id, 0 = none
   uint32_t source = 0;
