@@ -499,14 +499,15 @@ std::optional<domain::PatientKey> Ingester::ResolvePatient(std::string_view refe
     if (nir.empty()) return std::nullopt;
     return pseudonymiser_.FromNir(nir);
   }
-  auto cached = resolved_.find(reference);
-  if (cached != resolved_.end()) return cached->second;
+  ReferenceHash h = HashReference("", reference);
+  const ResolvedReference* cached = resolved_.find(h.key);
+  if (cached != nullptr && cached->check == h.check) return cached->key;
   std::string_view target = ReferenceTarget(reference, "Patient");
   if (target.empty()) return std::nullopt;
   auto key = txn_->catalog().FindPatientLink(pseudonymiser_.Link(options_.source, target));
   if (key) {
     if (resolved_.size() >= kResolvedReferencesMax) resolved_.clear();
-    resolved_.emplace(std::string(reference), *key);
+    resolved_[h.key] = {h.check, *key};
   }
   return key;
 }

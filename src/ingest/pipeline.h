@@ -106,12 +106,13 @@ class Ingester {
   store::FlatMap64<uint32_t> staged_slot_;  // resource key -> slot + 1 (0: none)
   std::vector<uint32_t> dead_patients_, dead_resources_, dead_events_;
   std::vector<uint32_t> code_scratch_, unit_scratch_;
-  // Resolved patient references of this run (links never change once made).
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  // Resolved patient references of this run (links never change once made), by the
+  // 128-bit hash of the reference, as encounter dates below.
+  struct ResolvedReference {
+    uint64_t check = 0;
+    domain::PatientKey key;
   };
-  std::unordered_map<std::string, domain::PatientKey, StringHash, std::equal_to<>> resolved_;
+  store::FlatMap64<ResolvedReference> resolved_;
   // Codes of Medication resources and dates of Encounters seen in this run, by reference.
   std::unordered_map<std::string, std::vector<MappedCode>> medications_;
   // Encounter dates by a 128-bit hash of the reference (64 bits as the key, 64 to check):
