@@ -18,6 +18,7 @@ namespace p4dp::ingest {
 // Where one resource's version sits in the staged batch: its row (in patients or
 // resources) and its events (a range of the batch's events).
 struct Ingester::Staged {
+  uint64_t resource_key = 0;
   store::Version version;
   bool is_patient = false;
   uint32_t row = 0;
@@ -292,7 +293,6 @@ Ingester::~Ingester() = default;
 Status Ingester::EnsureTransaction() {
   if (txn_) return Status::Ok();
   staged_slots_.reserve(static_cast<size_t>(options_.batch_resources_max));
-  staged_slot_.reserve(static_cast<size_t>(options_.batch_resources_max));
   txn_ = P4DP_TRY(warehouse_.Begin());
   source_id_ = P4DP_TRY(txn_->catalog().SourceId(options_.source));
   return Status::Ok();
@@ -423,7 +423,7 @@ Status Ingester::HandleMapped(const RawRecord& record, MappedResource& m, uint64
     case MappedKind::kEnteredInError: {
       uint64_t resource_key = KeyOf(m.resource_type, m.id, content_hash);
       if (m.resource_type == "Patient") {
-        if (!Admit(resource_key, version, true)) return Status::Ok();
+        Admit(resource_key, version, true);
         store::PatientRecord& row = staged_.patients.emplace_back();
         row.deleted = true;
         row.resource_key = resource_key;
@@ -432,7 +432,7 @@ Status Ingester::HandleMapped(const RawRecord& record, MappedResource& m, uint64
         if (key) row.key = *key;
         return Status::Ok();
       }
-      if (!Admit(resource_key, version, false)) return Status::Ok();
+      Admit(resource_key, version, false);
       store::ResourceRecord& row = staged_.resources.emplace_back();
       row.resource_key = resource_key;
       row.version = version;
@@ -459,7 +459,7 @@ Status Ingester::HandlePatient(const RawRecord& record, const MappedResource& m,
     P4DP_TRY(catalog.AddPatientLink(pseudonymiser_.Link(options_.source, record.full_url), key));
   }
   uint64_t resource_key = KeyOf("Patient", m.id, version.content_hash);
-  if (!Admit(resource_key, version, true)) return Status::Ok();
+  Admit(resource_key, version, true);
   store::PatientRecord& row = staged_.patients.emplace_back();
   row.key = key;
   row.resource_key = resource_key;
@@ -558,7 +558,7 @@ Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
     unit_scratch_.push_back(P4DP_TRY(catalog.UnitId(e.unit)));
   }
   uint64_t resource_key = KeyOf(m.resource_type, m.id, version.content_hash);
-  if (!Admit(resource_key, version, false)) return Status::Ok();
+  Admit(resource_key, version, false);
   store::ResourceRecord& row = staged_.resources.emplace_back();
   row.resource_key = resource_key;
   row.version = version;
@@ -594,31 +594,65 @@ Ingester::ReferenceHash Ingester::HashReference(std::string_view prefix, std::st
   return {h.low64, h.high64};
 }
 
-// Keeps the best version of each resource within the batch: false (and counted) for an
-// exact repeat or an older version than the one staged; true when the caller is to append
-// this version's row (and events), after which a version it replaces is marked dead.
-bool Ingester::Admit(uint64_t resource_key, const store::Version& version, bool is_patient) {
-  auto [slot, inserted] = staged_slot_.try_emplace(resource_key);
-  if (!inserted && *slot != 0) {
-    Staged& held = staged_slots_[*slot - 1];
-    if (version == held.version) {
-      ++summary_.duplicates;
-      return false;
-    }
-    ++summary_.outdated;  // one of the two versions loses
-    if (version < held.version) return false;
-    (held.is_patient ? dead_patients_ : dead_resources_).push_back(held.row);
-    for (uint32_t i = 0; i < held.events; ++i) dead_events_.push_back(held.first_event + i);
-    held.row = ~0u;  // not used again: the new version gets a slot of its own
-  }
-  *slot = static_cast<uint32_t>(staged_slots_.size()) + 1;
+// Stages a resource version: the caller appends its row (and events) next. Repeats of a
+// resource within the batch are resolved at Flush.
+void Ingester::Admit(uint64_t resource_key, const store::Version& version, bool is_patient) {
   Staged& staged = staged_slots_.emplace_back();
+  staged.resource_key = resource_key;
   staged.version = version;
   staged.is_patient = is_patient;
   staged.row =
       static_cast<uint32_t>(is_patient ? staged_.patients.size() : staged_.resources.size());
   staged.first_event = static_cast<uint32_t>(staged_.events.size());
-  return true;
+}
+
+// Keeps one version of each resource staged more than once in the batch: the best (the
+// first staged among equal ones); the others' rows and events are marked dead. Counts, for
+// each resource, every repeat of a version as a duplicate and every version that lost as
+// outdated: the same whatever the order of the input. Sorting the keys (cache-friendly)
+// costs less than a hash map probed for every record.
+void Ingester::ResolveRepeats() {
+  repeat_order_.clear();
+  repeat_order_.reserve(staged_slots_.size());
+  for (uint32_t i = 0; i < staged_slots_.size(); ++i) {
+    repeat_order_.push_back({staged_slots_[i].resource_key, i});
+  }
+  // By key, then version, then staging order (versions are read only for equal keys).
+  std::sort(repeat_order_.begin(), repeat_order_.end(), [&](const auto& x, const auto& y) {
+    if (x.first != y.first) return x.first < y.first;
+    const store::Version& vx = staged_slots_[x.second].version;
+    const store::Version& vy = staged_slots_[y.second].version;
+    if (vx != vy) return vx < vy;
+    return x.second < y.second;
+  });
+  for (size_t begin = 0; begin < repeat_order_.size();) {
+    size_t end = begin + 1;
+    while (end < repeat_order_.size() && repeat_order_[end].first == repeat_order_[begin].first) {
+      ++end;
+    }
+    if (end - begin > 1) {
+      // The best version is the last run of the group; its first staged slot is kept.
+      size_t kept = end - 1;
+      while (kept > begin && staged_slots_[repeat_order_[kept - 1].second].version ==
+                                 staged_slots_[repeat_order_[end - 1].second].version) {
+        --kept;
+      }
+      for (size_t i = begin; i < end; ++i) {
+        if (i == kept) continue;
+        const Staged& held = staged_slots_[repeat_order_[i].second];
+        bool repeat =
+            i > begin && staged_slots_[repeat_order_[i - 1].second].version == held.version;
+        if (repeat) {
+          ++summary_.duplicates;
+        } else {
+          ++summary_.outdated;
+        }
+        (held.is_patient ? dead_patients_ : dead_resources_).push_back(held.row);
+        for (uint32_t e = 0; e < held.events; ++e) dead_events_.push_back(held.first_event + e);
+      }
+    }
+    begin = end;
+  }
 }
 
 namespace {
@@ -651,14 +685,14 @@ Status Ingester::Flush() {
     double& total;
     ~AddTime() { total += static_cast<double>(NowMicros() - start) / 1e6; }
   } add_time{flush_start, summary_.publish_seconds};
+  ResolveRepeats();
   RemoveDead(staged_.patients, dead_patients_);
   RemoveDead(staged_.resources, dead_resources_);
   RemoveDead(staged_.events, dead_events_);
   store::Batch batch = std::move(staged_);
-  batch.unique_keys = true;  // Admit kept one version of each resource
+  batch.unique_keys = true;  // ResolveRepeats kept one version of each resource
   staged_ = store::Batch();
   staged_slots_.clear();
-  staged_slot_.clear();
   return txn_->Publish(std::move(batch));
 }
 

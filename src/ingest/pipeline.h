@@ -85,7 +85,8 @@ class Ingester {
                     const std::string& detail);
   std::optional<domain::PatientKey> ResolvePatient(std::string_view reference);
   uint64_t KeyOf(const std::string& type, const std::string& id, uint64_t content_hash) const;
-  bool Admit(uint64_t resource_key, const store::Version& version, bool is_patient);
+  void Admit(uint64_t resource_key, const store::Version& version, bool is_patient);
+  void ResolveRepeats();
   Status EnsureTransaction();
   // Hands the staged batch to the transaction's writer; Finish also commits and ends it.
   Status Flush();
@@ -99,11 +100,11 @@ class Ingester {
   uint32_t source_id_ = 0;
   std::unique_ptr<store::Warehouse::Transaction> txn_;
   // The batch being built, rows and events appended as records come; one slot per
-  // resource version staged, the best so far of each resource found by key. A version
-  // replaced within the batch leaves dead rows and events, removed at Flush.
+  // resource version staged. Versions that lose to another of the same resource within
+  // the batch leave dead rows and events, removed at Flush.
   store::Batch staged_;
   std::vector<Staged> staged_slots_;
-  store::FlatMap64<uint32_t> staged_slot_;  // resource key -> slot + 1 (0: none)
+  std::vector<std::pair<uint64_t, uint32_t>> repeat_order_;  // (resource key, slot)
   std::vector<uint32_t> dead_patients_, dead_resources_, dead_events_;
   std::vector<uint32_t> code_scratch_, unit_scratch_;
   // Resolved patient references of this run (links never change once made), by the
