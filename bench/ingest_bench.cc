@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
       p4dp::Status s = p4dp::ingest::ReadRecords(file, [&](const p4dp::ingest::RawRecord& r) {
         ++records;
         bytes += static_cast<int64_t>(r.json.size()) + 1;
-        auto doc = parser.parse(r.json.data(), r.json.size(), true);
+        // In place when the reader padded the record (as ingestion does), else copied.
+        auto doc = parser.parse(r.json.data(), r.json.size(), !r.padded);
         if (doc.error()) ++parse_errors;
       });
       if (!s.ok()) return Fail("read " + file, s);
