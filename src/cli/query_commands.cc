@@ -1,0 +1,66 @@
+// `p4dp count`: wiring of the cohort engine (the work is in query/).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/warehouse_access.h"
+#include "query/cohort.h"
+#include "query/engine.h"
+
+namespace p4dp::cli {
+namespace {
+
+struct CountArgs {
+  std::string data;
+  std::string key_file;
+  std::string cohort_file;
+  bool patients = false;
+  int64_t min_cell = query::kDefaultMinCell;
+};
+
+int RunCount(const CountArgs& args) {
+  std::ifstream in(args.cohort_file, std::ios::binary);
+  if (!in) return Fail("count: cannot read '" + args.cohort_file + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  // The definition is checked before the warehouse is opened: a bad one runs nothing.
+  auto cohort = query::ParseCohort(text.str());
+  if (!cohort.ok()) return Fail("count: " + args.cohort_file + ": " + cohort.status().message());
+  auto warehouse = OpenWarehouse(args.data, args.key_file);
+  if (!warehouse.ok()) return Fail("count: " + warehouse.status().ToString());
+  query::CohortResult result;
+  Status s = (*warehouse)->Read([&](const store::Index& index, const store::Catalog& catalog) {
+    query::RunOptions options;
+    options.with_members = args.patients;
+    result = query::RunCohort(*cohort, index, catalog, options);
+  });
+  if (!s.ok()) return Fail("count: " + s.ToString());
+  std::printf("%s\n",
+              query::ResultToJson(result, args.min_cell, cohort->title, args.patients).c_str());
+  return 0;
+}
+
+}  // namespace
+
+void RegisterQueryCommands(CLI::App& app, RunFn& run) {
+  auto args = std::make_shared<CountArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "count", "Count the patients of a cohort definition, with attrition (JSON out)");
+  cmd->add_option("DATA", args->data, "The warehouse folder")->required();
+  cmd->add_option("COHORT", args->cohort_file, "Cohort definition (JSON, the cohort language)")
+      ->required();
+  cmd->add_option("--key-file", args->key_file,
+                  "Master key file (mode 0600); default: $P4DP_MASTER_KEY, else DATA.key");
+  cmd->add_flag("--patients", args->patients,
+                "Also list the patients (pseudonymous keys) and their index dates");
+  cmd->add_option("--min-cell", args->min_cell,
+                  "Counts from 1 to this minus 1 are shown as \"<N\" (small-cell rule)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->capture_default_str();
+  cmd->callback([&run, args] { run = [args] { return RunCount(*args); }; });
+}
+
+}  // namespace p4dp::cli

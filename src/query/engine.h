@@ -1,0 +1,58 @@
+// The cohort engine: runs a parsed cohort (query/cohort.h) over the warehouse's in-memory
+// index, patient by patient on every core, with the meaning of ../shared/spec/cohort.md:
+// code sets resolved to catalog code ids (descendants by prefix, dots ignored), entry
+// candidates (first or all, `between`, prior observation), rules evaluated on each
+// patient's timeline, attrition rows. Counts pass the small-cell rule when rendered.
+// Thread-safe: the index and catalog are only read (call it inside Warehouse::Read).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/date.h"
+#include "domain/patient.h"
+#include "query/cohort.h"
+#include "store/catalog.h"
+#include "store/index.h"
+
+namespace p4dp::query {
+
+inline constexpr int64_t kDefaultMinCell = 10;
+
+struct AttritionRow {
+  std::string name;  // "entry" for the first row, else the rule's name (or "rule k")
+  int64_t patients = 0;
+};
+
+struct CohortMember {
+  domain::PatientKey key;
+  Days index_date = 0;  // the earliest candidate that satisfies every rule
+};
+
+struct CohortResult {
+  int64_t count = 0;
+  std::vector<AttritionRow> attrition;  // entry, then one row per rule; last == count
+  std::vector<CohortMember> members;    // only when asked for, sorted by key
+  double milliseconds = 0;
+};
+
+struct RunOptions {
+  bool with_members = false;
+  int threads = 0;  // 0: one per core
+};
+
+CohortResult RunCohort(const Cohort& cohort, const store::Index& index,
+                       const store::Catalog& catalog, const RunOptions& options = {});
+
+// The small-cell rule: a count from 1 to min_cell - 1 is shown as "<min_cell"; 0 and
+// counts from min_cell up are shown as they are.
+std::string ShownCount(int64_t count, int64_t min_cell);
+
+// The result as JSON: {"title", "count", "attrition": [{"name", "patients"}], "min_cell",
+// "milliseconds", and with_members "patients": [{"key" (hex), "index_date"}]}. Counts are
+// strings when suppressed ("<10"), numbers otherwise.
+std::string ResultToJson(const CohortResult& result, int64_t min_cell, const std::string& title,
+                         bool with_members);
+
+}  // namespace p4dp::query

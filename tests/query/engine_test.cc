@@ -1,0 +1,270 @@
+// The cohort engine on a small hand-made population whose answers are worked out by hand
+// in the comments: entry first/all, between, prior observation, windows before, after and
+// around the index, at_least/at_most and absence, value filters, age at the birthday
+// month's edge, sex, département, all/any/not, descendants (dots ignored), exclusions,
+// patients without events, empty results, attrition, the patient list and small cells.
+#include "query/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "query/cohort.h"
+#include "store/catalog.h"
+#include "store/index.h"
+
+namespace p4dp::query {
+namespace {
+
+using domain::Domain;
+
+Days D(int y, int m, int d) { return ToDays({y, m, d}); }
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = std::string(P4DP_BINARY_DIR) + "/test-tmp/engine";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto created = store::Catalog::Create(dir + "/catalog.db");
+    ASSERT_TRUE(created.ok());
+    catalog_ = std::move(created).value();
+    ASSERT_TRUE(catalog_->Begin().ok());
+    // Patient 1: woman born 1960-06, Calvados (14), registered since 2015, T2D on
+    // 2020-03-10 (E11.9) and again 2021-01-05 (E11), metformin 2020-03-20 and 2020-09-01,
+    // HbA1c 7.5 on 2020-02-01 and 6.5 on 2020-03-01.
+    Patient(1, domain::Sex::kFemale, 1960, 6, "14", {{0, D(2015, 1, 1), store::kNoDay}});
+    Event(1, D(2020, 3, 10), Domain::kCondition, "icd10", "E11.9");
+    Event(1, D(2021, 1, 5), Domain::kCondition, "icd10", "E11");
+    Event(1, D(2020, 3, 20), Domain::kDrug, "atc", "A10BA02");
+    Event(1, D(2020, 9, 1), Domain::kDrug, "atc", "A10BA02");
+    Event(1, D(2020, 2, 1), Domain::kMeasurement, "loinc", "4548-4", 7.5);
+    Event(1, D(2020, 3, 1), Domain::kMeasurement, "loinc", "4548-4", 6.5);
+    // Patient 2: man born 1980-01, Paris (75), registered 2019-06-01 to 2019-12-31 and again
+    // from 2020-01-01 (continuous), T2D 2020-03-01 (E119), insulin 2019-12-01.
+    Patient(2, domain::Sex::kMale, 1980, 1, "75",
+            {{0, D(2019, 6, 1), D(2019, 12, 31)}, {0, D(2020, 1, 1), store::kNoDay}});
+    Event(2, D(2020, 3, 1), Domain::kCondition, "icd10", "E119");
+    Event(2, D(2019, 12, 1), Domain::kDrug, "atc", "A10AB01");
+    // Patient 3: woman born 1990-12, Rouen (76), never registered, hypertension only
+    // (I10 on 2020-05-05) and a T2D code excluded below (E11.0 on 2022-02-02).
+    Patient(3, domain::Sex::kFemale, 1990, 12, "76", {});
+    Event(3, D(2020, 5, 5), Domain::kCondition, "icd10", "I10");
+    Event(3, D(2022, 2, 2), Domain::kCondition, "icd10", "E11.0");
+    // Patient 4: a row and no events at all.
+    Patient(4, domain::Sex::kMale, 1950, 3, "2A", {{0, D(2010, 1, 1), store::kNoDay}});
+    // Patient 5: events without a Patient row (sex unknown, no age), T2D 2023-07-07.
+    Event(5, D(2023, 7, 7), Domain::kCondition, "icd10", "E11.8");
+    ASSERT_TRUE(catalog_->Commit().ok());
+    index_.Apply(batch_);
+  }
+
+  void Patient(uint8_t n, domain::Sex sex, int year, int month, const char* dep,
+               std::vector<store::Registration> registrations) {
+    store::PatientRecord r;
+    r.key = Key(n);
+    r.resource_key = 1000 + n;
+    r.version = {1, 1, n};
+    r.sex = sex;
+    r.birth_year = static_cast<int16_t>(year);
+    r.birth_month = static_cast<int8_t>(month);
+    r.departement = dep;
+    r.registrations = std::move(registrations);
+    batch_.patients.push_back(r);
+  }
+
+  void Event(uint8_t n, Days date, Domain domain, const char* system, const char* code,
+             double value = std::numeric_limits<double>::quiet_NaN()) {
+    uint64_t rk = 100'000 + ++events_;
+    store::ResourceRecord res;
+    res.resource_key = rk;
+    res.version = {1, 1, rk};
+    res.patient = Key(n);
+    batch_.resources.push_back(res);
+    store::EventRecord e;
+    e.patient = Key(n);
+    e.date = date;
+    e.domain = domain;
+    e.codes = {*catalog_->CodeId(system, code)};
+    e.value = value;
+    e.resource_key = rk;
+    e.content_hash = rk;
+    batch_.events.push_back(e);
+  }
+
+  static domain::PatientKey Key(uint8_t n) {
+    domain::PatientKey k;
+    k.bytes.fill(n);
+    return k;
+  }
+
+  CohortResult Run(const std::string& json, bool members = false) {
+    auto cohort = ParseCohort(json);
+    EXPECT_TRUE(cohort.ok()) << cohort.status().ToString();
+    RunOptions options;
+    options.with_members = members;
+    options.threads = 2;
+    return RunCohort(*cohort, index_, *catalog_, options);
+  }
+
+  int64_t Count(const std::string& json) { return Run(json).count; }
+
+  std::unique_ptr<store::Catalog> catalog_;
+  store::Batch batch_;
+  store::Index index_;
+  uint64_t events_ = 0;
+};
+
+constexpr const char* kT2d =
+    R"("codesets": {"t2d": [{"system": "icd10", "code": "E11", "descendants": true},
+                            {"system": "icd10", "code": "E11.0", "exclude": true}],
+                    "met": [{"system": "atc", "code": "A10BA02"}],
+                    "ins": [{"system": "atc", "code": "A10A", "descendants": true}],
+                    "a1c": [{"system": "loinc", "code": "4548-4"}]},)";
+
+std::string With(const std::string& rest) { return "{" + std::string(kT2d) + rest + "}"; }
+
+TEST_F(EngineTest, EntryFirstAllBetweenAndPriorObservation) {
+  // T2D (E11 and descendants, dots ignored, E11.0 excluded): patients 1, 2, 5 (3's E11.0 is
+  // excluded).
+  EXPECT_EQ(Count(With(R"("entry": {"domain": "condition", "codeset": "t2d"})")), 3);
+  // Without a domain: the same codes in any domain.
+  EXPECT_EQ(Count(With(R"("entry": {"codeset": "t2d"})")), 3);
+  // First occurrence then between 2021: patient 1's first is 2020-03-10, so nobody; with
+  // "all", patient 1's 2021-01-05 counts.
+  EXPECT_EQ(Count(With(R"("entry": {"codeset": "t2d", "between": ["2021-01-01", "2021-12-31"]})")),
+            0);
+  EXPECT_EQ(Count(With(R"("entry": {"codeset": "t2d", "occurrence": "all",
+                                    "between": ["2021-01-01", "2021-12-31"]})")),
+            1);
+  // Prior observation at the first T2D: patient 1 registered since 2015; patient 2 since
+  // 2019-06-01 without a break (two registrations that touch), and 2019-06-01..2020-03-01
+  // is 275 days inclusive; patient 5 has no row, so is never observed.
+  EXPECT_EQ(Count(With(R"("entry": {"codeset": "t2d", "prior_observation_days": 365})")), 1);
+  EXPECT_EQ(Count(With(R"("entry": {"codeset": "t2d", "prior_observation_days": 275})")), 2);
+  EXPECT_EQ(Count(With(R"("entry": {"codeset": "t2d", "prior_observation_days": 276})")), 1);
+  // Any event of any kind: the four patients with events (4 has none).
+  EXPECT_EQ(Count(R"({"entry": {}})"), 4);
+}
+
+TEST_F(EngineTest, WindowsCountsAndValues) {
+  const std::string entry = R"("entry": {"domain": "condition", "codeset": "t2d"},)";
+  // Metformin within [0, 90] days after the first T2D: patient 1 (10 days after).
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "met",
+                                   "window": [0, 90]}}])")),
+            1);
+  // At least two metformin events at any time: patient 1; at least three: nobody.
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "met", "at_least": 2}}])")),
+            1);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "met", "at_least": 3}}])")),
+            0);
+  // No insulin in the year before: patient 2 had insulin 91 days before, so 1 and 5.
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "ins",
+                                   "window": [-365, -1], "at_most": 0}}])")),
+            2);
+  // Insulin exactly 91 days before (window edges are inclusive): [-91, -91] finds it.
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "ins",
+                                   "window": [-91, -91]}}])")),
+            1);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "ins",
+                                   "window": [-90, 0]}}])")),
+            0);
+  // HbA1c in the 180 days before above 7: patient 1 (7.5 on 2020-02-01); above 8: nobody;
+  // between 6 and 7 (gte 6, lt 7): patient 1's 6.5.
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "a1c",
+                                   "window": [-180, 0], "value": {"gt": 7}}}])")),
+            1);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "a1c",
+                                   "window": [-180, 0], "value": {"gt": 8}}}])")),
+            0);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "a1c",
+                                   "value": {"gte": 6, "lt": 7}}}])")),
+            1);
+  // Exactly one HbA1c in a window around the index ([-40, 40]: 2020-02-01 is 38 days
+  // before, 2020-03-01 is 9 days before): at_least 1, at_most 1 fails for patient 1.
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "a1c",
+                                   "window": [-40, 40], "at_least": 1, "at_most": 1}}])")),
+            0);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"events": {"codeset": "a1c",
+                                   "window": [-20, 40], "at_least": 1, "at_most": 1}}])")),
+            1);
+}
+
+TEST_F(EngineTest, DemographicsLogicAndAttrition) {
+  const std::string entry = R"("entry": {"domain": "condition", "codeset": "t2d"},)";
+  // Age at the first T2D: patient 1 born 1960-06, index 2020-03-10: 59 (birthday month not
+  // reached); patient 2 born 1980-01, index 2020-03-01: 40; patient 5: no age.
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"age": {"min": 60}}])")), 0);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"age": {"min": 59, "max": 59}}])")), 1);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"age": {"max": 40}}])")), 1);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"sex": "female"}])")), 1);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"sex": "unknown"}])")), 1) << "patient 5";
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"departement": ["75", "2A"]}])")), 1);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"any": [{"sex": "female"},
+                                   {"departement": ["75"]}]}])")),
+            2);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"not": {"sex": "female"}}])")), 2);
+  EXPECT_EQ(Count(With(entry + R"("inclusion": [{"all": [{"sex": "male"},
+                                   {"age": {"min": 40}}]}])")),
+            1);
+  // Attrition: entry 3; age 40-75: 1 and 2 (59, 40); metformin within 90 days: 1.
+  CohortResult r =
+      Run(With(entry + R"("inclusion": [{"name": "40-75", "age": {"min": 40, "max": 75}},
+                                  {"events": {"codeset": "met", "window": [0, 90]}}])"),
+          true);
+  ASSERT_EQ(r.attrition.size(), 3u);
+  EXPECT_EQ(r.attrition[0].name, "entry");
+  EXPECT_EQ(r.attrition[0].patients, 3);
+  EXPECT_EQ(r.attrition[1].name, "40-75");
+  EXPECT_EQ(r.attrition[1].patients, 2);
+  EXPECT_EQ(r.attrition[2].name, "rule 2");
+  EXPECT_EQ(r.attrition[2].patients, 1);
+  EXPECT_EQ(r.count, 1);
+  ASSERT_EQ(r.members.size(), 1u);
+  EXPECT_EQ(r.members[0].key, Key(1));
+  EXPECT_EQ(r.members[0].index_date, D(2020, 3, 10));
+}
+
+TEST_F(EngineTest, IndexDateIsTheEarliestCandidateThatSatisfiesTheRules) {
+  // Every T2D is a candidate. Patient 1's 2020-03-10 has two metformin events in the 200
+  // days after it (10 and 175 days); 2021-01-05 has none: the index date is 2020-03-10.
+  CohortResult r = Run(With(R"("entry": {"codeset": "t2d", "occurrence": "all"},
+                               "inclusion": [{"events": {"codeset": "met", "window": [1, 200],
+                                              "at_least": 2}}])"),
+                       true);
+  ASSERT_EQ(r.members.size(), 1u);
+  EXPECT_EQ(r.members[0].index_date, D(2020, 3, 10));
+  // A rule that only the later candidate meets: no metformin in the 200 days after.
+  r = Run(With(R"("entry": {"codeset": "t2d", "occurrence": "all"},
+                  "inclusion": [{"events": {"codeset": "met", "window": [0, 200],
+                                 "at_most": 0}}])"),
+          true);
+  // Patient 1 through 2021-01-05; patients 2 and 5 have no metformin at all.
+  ASSERT_EQ(r.count, 3);
+  EXPECT_EQ(r.members[0].key, Key(1));
+  EXPECT_EQ(r.members[0].index_date, D(2021, 1, 5));
+}
+
+TEST_F(EngineTest, SmallCellsAreShownAsBelowTheThreshold) {
+  CohortResult r = Run(With(R"("entry": {"codeset": "t2d"},
+                               "inclusion": [{"sex": "male"}, {"sex": "female"}])"));
+  EXPECT_EQ(r.count, 0);
+  EXPECT_EQ(ShownCount(0, 10), "0");
+  EXPECT_EQ(ShownCount(1, 10), "<10");
+  EXPECT_EQ(ShownCount(9, 10), "<10");
+  EXPECT_EQ(ShownCount(10, 10), "10");
+  EXPECT_EQ(ShownCount(3, 3), "3");
+  std::string json = ResultToJson(r, 10, "t", false);
+  EXPECT_NE(json.find(R"("count":0)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"({"name":"entry","patients":"<10"})"), std::string::npos) << json;
+  EXPECT_EQ(json.find("patients\":["), std::string::npos) << "no patient list unless asked";
+  std::string threshold_three = ResultToJson(r, 3, "t", false);
+  EXPECT_NE(threshold_three.find(R"({"name":"entry","patients":3})"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace p4dp::query
