@@ -1,6 +1,7 @@
-// The routes that reach the warehouse: live ingestion (POST /api/ingest) and statistics
-// (GET /api/stats). Registered by `p4dp serve` when its data folder holds a warehouse.
-// Handlers are thread-safe: the Warehouse serialises writers and lets readers share.
+// The routes that reach the warehouse: live ingestion (POST /api/ingest), statistics
+// (GET /api/stats) and cohort counts (POST /api/cohorts/count). Registered by `p4dp serve` when its
+// data folder holds a warehouse. Handlers are thread-safe: the Warehouse serialises writers and
+// lets readers share.
 #pragma once
 
 #include <string>
@@ -15,6 +16,9 @@ namespace p4dp::server {
 // record is durable, and the records are visible to readers at once; 400 for an empty body,
 // 500 with the error when the store fails. `source` names the sender for now (the access
 // issue binds it to the authenticated practice).
+// POST /api/cohorts/count: a cohort definition (the cohort language) in the body; answers
+// 200 with the result of `p4dp count` (?min_cell=N, ?patients=1 for the patient list), 400
+// naming the path of an invalid definition (nothing runs).
 void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source);
 
 }  // namespace p4dp::server

@@ -390,6 +390,18 @@ TEST(Ingest, LivePushIsAnsweredWhenDurableAndVisibleAtOnce) {
       << "pushed records are visible at once";
   json empty = json::parse(Curl("-X POST --data-binary '' " + url + "/api/ingest"), nullptr, false);
   EXPECT_TRUE(empty.contains("error"));
+  // Cohort counts on the server: the same answer as `p4dp count` below; a bad definition
+  // is refused with its path.
+  std::ofstream(dir + "/cohort.json") << R"({"entry": {"domain": "condition"}})";
+  json counted = json::parse(Curl("-X POST --data-binary @" + dir + "/cohort.json '" + url +
+                                  "/api/cohorts/count?min_cell=1'"),
+                             nullptr, false);
+  ASSERT_TRUE(counted.is_object());
+  EXPECT_GT(counted["count"].get<int64_t>(), 0);
+  json refused = json::parse(Curl("-X POST --data-binary '{\"entry\": {\"domain\": \"labs\"}}' " +
+                                  url + "/api/cohorts/count"),
+                             nullptr, false);
+  EXPECT_NE(refused.value("error", "").find("entry.domain"), std::string::npos) << refused.dump();
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -400,6 +412,10 @@ TEST(Ingest, LivePushIsAnsweredWhenDurableAndVisibleAtOnce) {
   ASSERT_EQ(stats.exit_code, 0) << stats.out;
   json st = json::parse(stats.out.substr(stats.out.find('{')));
   EXPECT_EQ(st["events_by_domain"]["condition"].get<int64_t>(), added);
+  Outcome count =
+      P4dp("count " + dir + "/data " + dir + "/cohort.json --min-cell 1 --key-file " + key);
+  ASSERT_EQ(count.exit_code, 0) << count.out;
+  EXPECT_EQ(LastJson(count.out)["count"], counted["count"]);
 }
 
 TEST(Ingest, WrongKeyIsRefusedByTheCommands) {
