@@ -27,7 +27,9 @@ Days D(int y, int m, int d) { return ToDays({y, m, d}); }
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string dir = std::string(P4DP_BINARY_DIR) + "/test-tmp/engine";
+    // One folder per test: CTest runs the tests of this file in parallel.
+    std::string dir = std::string(P4DP_BINARY_DIR) + "/test-tmp/engine_" +
+                      ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     auto created = store::Catalog::Create(dir + "/catalog.db");
