@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/warehouse_access.h"
+#include "export/tables.h"
 #include "query/cohort.h"
 #include "query/engine.h"
 
@@ -43,9 +44,46 @@ int RunCount(const CountArgs& args) {
   return 0;
 }
 
+struct ExportArgs {
+  std::string data;
+  std::string key_file;
+  std::string out_dir;
+};
+
+int RunExportEvents(const ExportArgs& args) {
+  auto warehouse = OpenWarehouse(args.data, args.key_file);
+  if (!warehouse.ok()) return Fail("export: " + warehouse.status().ToString());
+  Result<exporter::ExportCounts> counts = Status::Internal("not run");
+  Status s = (*warehouse)->Read([&](const store::Index& index, const store::Catalog& catalog) {
+    counts = exporter::ExportTables(index, catalog, args.out_dir);
+  });
+  if (!s.ok()) return Fail("export: " + s.ToString());
+  if (!counts.ok()) return Fail("export: " + counts.status().ToString());
+  std::printf(
+      "{\"out\":\"%s\",\"patients\":%lld,\"registrations\":%lld,\"events\":%lld,"
+      "\"event_codes\":%lld}\n",
+      args.out_dir.c_str(), static_cast<long long>(counts->patients),
+      static_cast<long long>(counts->registrations), static_cast<long long>(counts->events),
+      static_cast<long long>(counts->event_codes));
+  return 0;
+}
+
 }  // namespace
 
 void RegisterQueryCommands(CLI::App& app, RunFn& run) {
+  {
+    auto args = std::make_shared<ExportArgs>();
+    CLI::App* exp = app.add_subcommand("export", "Export pseudonymised tables");
+    exp->require_subcommand(1);
+    CLI::App* cmd = exp->add_subcommand(
+        "events",
+        "Patients, registrations, events and their codes as CSV (docs/formats/tables.md)");
+    cmd->add_option("DATA", args->data, "The warehouse folder")->required();
+    cmd->add_option("DIR", args->out_dir, "Folder for the CSV files")->required();
+    cmd->add_option("--key-file", args->key_file,
+                    "Master key file (mode 0600); default: $P4DP_MASTER_KEY, else DATA.key");
+    cmd->callback([&run, args] { run = [args] { return RunExportEvents(*args); }; });
+  }
   auto args = std::make_shared<CountArgs>();
   CLI::App* cmd = app.add_subcommand(
       "count", "Count the patients of a cohort definition, with attrition (JSON out)");

@@ -483,6 +483,53 @@ TEST(Count, RunsOnIngestedDataAndRefusesABadDefinition) {
   EXPECT_NE(bad.out.find("inclusion[0].sex"), std::string::npos) << bad.out;
   Outcome missing = P4dp("count " + dir + "/data --key-file " + key);
   EXPECT_EQ(missing.exit_code, 2) << "a missing COHORT is misuse";
+
+  // The export: one row per patient, registration, event and event code, as in the index.
+  Outcome exported = P4dp("export events " + dir + "/data " + dir + "/csv --key-file " + key);
+  ASSERT_EQ(exported.exit_code, 0) << exported.out;
+  json ex = LastJson(exported.out);
+  Outcome stats_out = P4dp("stats " + dir + "/data --key-file " + key);
+  json stats = json::parse(stats_out.out.substr(stats_out.out.find('{')));
+  auto lines = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    int64_t n = -1;  // the header
+    while (std::getline(in, line)) ++n;
+    return n;
+  };
+  EXPECT_EQ(ex["patients"].get<int64_t>(), 300);
+  EXPECT_EQ(lines(dir + "/csv/patients.csv"), 300);
+  EXPECT_EQ(ex["events"], stats["events"]);
+  EXPECT_EQ(lines(dir + "/csv/events.csv"), stats["events"].get<int64_t>());
+  EXPECT_EQ(lines(dir + "/csv/event_codes.csv"), ex["event_codes"].get<int64_t>());
+  EXPECT_EQ(lines(dir + "/csv/registrations.csv"), ex["registrations"].get<int64_t>());
+  EXPECT_GT(ex["event_codes"].get<int64_t>(), ex["events"].get<int64_t>() / 2);
+  // Women with a condition, from the CSV files alone: the count above.
+  std::map<std::string, std::string> sex;  // patient_id -> sex
+  {
+    std::ifstream in(dir + "/csv/patients.csv");
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "patient_id,patient_key,sex,birth_year,birth_month,departement,death_date");
+    while (std::getline(in, line)) {
+      auto c1 = line.find(','), c2 = line.find(',', c1 + 1), c3 = line.find(',', c2 + 1);
+      sex[line.substr(0, c1)] = line.substr(c2 + 1, c3 - c2 - 1);
+    }
+  }
+  std::set<std::string> women_with_condition;
+  {
+    std::ifstream in(dir + "/csv/events.csv");
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      auto c1 = line.find(','), c2 = line.find(',', c1 + 1);
+      std::string patient = line.substr(c1 + 1, c2 - c1 - 1);
+      if (line.find(",condition,") != std::string::npos && sex[patient] == "female") {
+        women_with_condition.insert(patient);
+      }
+    }
+  }
+  EXPECT_EQ(static_cast<int64_t>(women_with_condition.size()), expected);
 }
 
 }  // namespace
