@@ -1,6 +1,7 @@
 #include "ingest/fhir_mapper.h"
 
 #include <simdjson.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <array>
@@ -539,7 +540,12 @@ bool Walker::Coding(od::value value, std::string_view path, std::vector<MappedCo
     return true;
   });
   if (!ok) return false;
-  if (has_code && !code.empty()) codes.push_back({SystemName(system), std::string(code)});
+  if (has_code && !code.empty()) {
+    MappedCode& c = codes.emplace_back();
+    c.system = SystemName(system);
+    c.code.assign(code);
+    c.hash = CodeHash(c.system, c.code);
+  }
   return true;
 }
 
@@ -1273,6 +1279,11 @@ std::string NormaliseNir(std::string_view text) {
     nir.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
   }
   return domain::IsValidNir(nir) ? nir : "";
+}
+
+uint64_t CodeHash(std::string_view system, std::string_view code) {
+  // The code's hash seeded with the system's: no buffer needed.
+  return XXH3_64bits_withSeed(code.data(), code.size(), XXH3_64bits(system.data(), system.size()));
 }
 
 }  // namespace p4dp::ingest

@@ -25,7 +25,12 @@ inline constexpr size_t kResourceBytesMax = 16 << 20;  // one resource, one NDJS
 struct MappedCode {
   std::string system;  // the alias for known systems ("icd10", "loinc"), else the URI as given
   std::string code;
+  uint64_t hash = 0;  // CodeHash(system, code), computed where the record is mapped
 };
+
+// A 64-bit hash of (system, code), so that the ingesting thread looks codes up by number
+// (the catalog checks the strings of what it finds).
+uint64_t CodeHash(std::string_view system, std::string_view code);
 
 struct MappedEvent {
   domain::Domain domain = domain::Domain::kObservation;

@@ -553,8 +553,10 @@ Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
   code_scratch_.clear();
   unit_scratch_.clear();
   for (const MappedEvent& e : m.events) {
-    for (const MappedCode& c : e.codes)
-      code_scratch_.push_back(P4DP_TRY(catalog.CodeId(c.system, c.code)));
+    for (const MappedCode& c : e.codes) {
+      code_scratch_.push_back(c.hash != 0 ? P4DP_TRY(catalog.CodeId(c.system, c.code, c.hash))
+                                          : P4DP_TRY(catalog.CodeId(c.system, c.code)));
+    }
     unit_scratch_.push_back(P4DP_TRY(catalog.UnitId(e.unit)));
   }
   uint64_t resource_key = KeyOf(m.resource_type, m.id, version.content_hash);

@@ -257,6 +257,19 @@ Result<uint32_t> Catalog::CodeId(std::string_view system, std::string_view code)
   return id;
 }
 
+Result<uint32_t> Catalog::CodeId(std::string_view system, std::string_view code, uint64_t hash) {
+  if (const uint32_t* slot = code_by_hash_.find(hash)) {
+    uint32_t id = *slot - 1;
+    if (*slot != 0 && id < codes_.size() && codes_[id].code == code &&
+        codes_[id].system == system) {
+      return id;
+    }
+  }
+  uint32_t id = P4DP_TRY(CodeId(system, code));
+  code_by_hash_[hash] = id + 1;  // replaces a stale entry (rolled back, or a collision)
+  return id;
+}
+
 Result<uint32_t> Catalog::UnitId(const std::string& unit) {
   if (unit.empty()) return 0u;
   auto it = unit_ids_.find(unit);

@@ -19,6 +19,7 @@
 
 #include "base/status.h"
 #include "domain/patient.h"
+#include "store/flat_map.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -68,6 +69,9 @@ class Catalog {
 
   Result<uint32_t> SourceId(const std::string& name);
   Result<uint32_t> CodeId(std::string_view system, std::string_view code);
+  // The same, found first by `hash` (any 64-bit hash of the pair the caller computes the
+  // same way every time); the strings are checked, so a collision only costs the slow path.
+  Result<uint32_t> CodeId(std::string_view system, std::string_view code, uint64_t hash);
   Result<uint32_t> UnitId(const std::string& unit);              // 0 for ""
   const std::vector<CodeName>& codes() const { return codes_; }  // by id; [0] unused
   const std::vector<std::string>& units() const { return units_; }
@@ -109,6 +113,7 @@ class Catalog {
   std::vector<CodeName> codes_;
   // Keyed by system + '\x1f' + code; looked up through lookup_ without allocating.
   std::unordered_map<std::string, uint32_t> code_ids_;
+  FlatMap64<uint32_t> code_by_hash_;  // caller's hash -> id + 1 (checked against codes_)
   std::string lookup_;
   std::vector<std::string> units_;
   std::unordered_map<std::string, uint32_t> unit_ids_;

@@ -11,6 +11,7 @@
 
 #include "base/file_system.h"
 #include "crypto/aead.h"
+#include "store/catalog.h"
 #include "store/segment.h"
 #include "store/warehouse.h"
 
@@ -222,6 +223,35 @@ TEST(Index, FinalContentDoesNotDependOnOrder) {
     EXPECT_FALSE(index.PatientsWithCode(50).Contains(*p)) << "deleted resource still indexed";
     EXPECT_EQ(index.event_count(), 1);
   } while (std::next_permutation(order.begin(), order.end()));
+}
+
+// Code ids looked up by the caller's hash: a collision or an entry left by a rolled-back
+// transaction never returns the wrong code.
+TEST(Catalog, CodeIdsByHashSurviveCollisionsAndRollbacks) {
+  std::string dir = TempDir("catalog_hash");
+  auto created = Catalog::Create(dir + "/catalog.db");
+  ASSERT_TRUE(created.ok());
+  Catalog& c = **created;
+  ASSERT_TRUE(c.Begin().ok());
+  uint32_t e11 = *c.CodeId("icd10", "E11", 42);
+  uint32_t e12 = *c.CodeId("icd10", "E12", 42);  // same hash, other code
+  EXPECT_NE(e11, e12);
+  EXPECT_EQ(*c.CodeId("icd10", "E11", 42), e11);
+  EXPECT_EQ(*c.CodeId("icd10", "E12", 42), e12);
+  EXPECT_EQ(*c.CodeId("icd10", "E11"), e11);
+  ASSERT_TRUE(c.Commit().ok());
+  ASSERT_TRUE(c.Begin().ok());
+  uint32_t j45 = *c.CodeId("icd10", "J45", 7);
+  c.Rollback();  // J45 is gone; the hash entry 7 is stale
+  ASSERT_TRUE(c.Begin().ok());
+  uint32_t atc = *c.CodeId("atc", "R03AC02", 7);
+  EXPECT_EQ(c.codes()[atc].system, "atc");
+  EXPECT_EQ(c.codes()[atc].code, "R03AC02");
+  uint32_t j45_again = *c.CodeId("icd10", "J45", 7);
+  EXPECT_EQ(c.codes()[j45_again].code, "J45");
+  EXPECT_NE(j45_again, atc);
+  (void)j45;
+  ASSERT_TRUE(c.Commit().ok());
 }
 
 TEST(Warehouse, WrongKeyFailsCleanlyAndChangesNothing) {
