@@ -293,6 +293,7 @@ Ingester::~Ingester() = default;
 Status Ingester::EnsureTransaction() {
   if (txn_) return Status::Ok();
   staged_slots_.reserve(static_cast<size_t>(options_.batch_resources_max));
+  ReserveBatch();
   txn_ = P4DP_TRY(warehouse_.Begin());
   source_id_ = P4DP_TRY(txn_->catalog().SourceId(options_.source));
   return Status::Ok();
@@ -303,6 +304,7 @@ Status Ingester::EnsureTransaction() {
 // with one thread.
 Status Ingester::IngestPaths(const std::vector<std::string>& paths) {
   start_us_ = NowMicros();
+  bulk_ = true;
   auto files = P4DP_TRY(ListInputFiles(paths));
   summary_.files = static_cast<int64_t>(files.size());
   ChunkQueue queue;
@@ -596,6 +598,16 @@ Ingester::ReferenceHash Ingester::HashReference(std::string_view prefix, std::st
   return {h.low64, h.high64};
 }
 
+// Room for a whole batch (files only), so that staging never moves the events already
+// staged.
+void Ingester::ReserveBatch() {
+  if (!bulk_) return;  // a request body is usually far smaller than a batch
+  auto resources = static_cast<size_t>(options_.batch_resources_max);
+  staged_.resources.reserve(resources);
+  staged_.events.reserve(std::min(static_cast<size_t>(kIngestBatchEventsMax), resources * 16) +
+                         1024);
+}
+
 // Stages a resource version: the caller appends its row (and events) next. Repeats of a
 // resource within the batch are resolved at Flush.
 void Ingester::Admit(uint64_t resource_key, const store::Version& version, bool is_patient) {
@@ -694,6 +706,7 @@ Status Ingester::Flush() {
   store::Batch batch = std::move(staged_);
   batch.unique_keys = true;  // ResolveRepeats kept one version of each resource
   staged_ = store::Batch();
+  ReserveBatch();
   staged_slots_.clear();
   return txn_->Publish(std::move(batch));
 }

@@ -87,6 +87,7 @@ class Ingester {
   uint64_t KeyOf(const std::string& type, const std::string& id, uint64_t content_hash) const;
   void Admit(uint64_t resource_key, const store::Version& version, bool is_patient);
   void ResolveRepeats();
+  void ReserveBatch();
   Status EnsureTransaction();
   // Hands the staged batch to the transaction's writer; Finish also commits and ends it.
   Status Flush();
@@ -107,6 +108,7 @@ class Ingester {
   std::vector<std::pair<uint64_t, uint32_t>> repeat_order_;  // (resource key, slot)
   std::vector<uint32_t> dead_patients_, dead_resources_, dead_events_;
   std::vector<uint32_t> code_scratch_, unit_scratch_;
+  bool bulk_ = false;  // ingesting files: batches are reserved whole
   // Resolved patient references of this run (links never change once made), by the
   // 128-bit hash of the reference, as encounter dates below.
   struct ResolvedReference {
