@@ -80,8 +80,7 @@ void RegisterQueryCommands(CLI::App& app, RunFn& run) {
         "Patients, registrations, events and their codes as CSV (docs/formats/tables.md)");
     cmd->add_option("DATA", args->data, "The warehouse folder")->required();
     cmd->add_option("DIR", args->out_dir, "Folder for the CSV files")->required();
-    cmd->add_option("--key-file", args->key_file,
-                    "Master key file (mode 0600); default: $P4DP_MASTER_KEY, else DATA.key");
+    AddKeyFileOption(cmd, args->key_file);
     cmd->callback([&run, args] { run = [args] { return RunExportEvents(*args); }; });
   }
   auto args = std::make_shared<CountArgs>();
@@ -90,8 +89,7 @@ void RegisterQueryCommands(CLI::App& app, RunFn& run) {
   cmd->add_option("DATA", args->data, "The warehouse folder")->required();
   cmd->add_option("COHORT", args->cohort_file, "Cohort definition (JSON, the cohort language)")
       ->required();
-  cmd->add_option("--key-file", args->key_file,
-                  "Master key file (mode 0600); default: $P4DP_MASTER_KEY, else DATA.key");
+  AddKeyFileOption(cmd, args->key_file);
   cmd->add_flag("--patients", args->patients,
                 "Also list the patients (pseudonymous keys) and their index dates");
   cmd->add_option("--min-cell", args->min_cell,

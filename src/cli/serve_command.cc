@@ -126,8 +126,7 @@ void RegisterServe(CLI::App& app, RunFn& run) {
       ->capture_default_str();
   sub->add_option("--web", args->web_dir,
                   "The folder of the web page (default: $P4DP_WEB_DIR, else the built one)");
-  sub->add_option("--key-file", args->key_file,
-                  "Master key file (default: $P4DP_MASTER_KEY, else DATA.key)");
+  AddKeyFileOption(sub, args->key_file);
   sub->add_option("--source", args->source,
                   "Source name given to records POSTed to "
                   "/api/ingest")

@@ -10,7 +10,14 @@
 #include "crypto/aead.h"
 #include "store/warehouse.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace p4dp::cli {
+
+// The --key-file option of every command that opens a warehouse.
+void AddKeyFileOption(CLI::App* cmd, std::string& key_file);
 
 // "DATA.key" for "DATA" (a sibling of the data folder, never inside it).
 std::string DefaultKeyFile(const std::string& data_dir);

@@ -39,6 +39,11 @@ Result<std::unique_ptr<store::Warehouse>> OpenWarehouse(const std::string& data_
   return store::Warehouse::Open(RealFileSystem(), data_dir, key);
 }
 
+void AddKeyFileOption(CLI::App* cmd, std::string& key_file) {
+  cmd->add_option("--key-file", key_file,
+                  "Master key file (mode 0600); default: $P4DP_MASTER_KEY, else DATA.key");
+}
+
 Result<std::vector<std::string>> QuarantinedRecords(store::Warehouse& warehouse, int64_t limit) {
   return ingest::ReadQuarantine(warehouse, limit);
 }
@@ -52,8 +57,7 @@ struct CommonArgs {
 
 void AddCommon(CLI::App* cmd, CommonArgs& args) {
   cmd->add_option("DATA", args.data, "The warehouse folder")->required();
-  cmd->add_option("--key-file", args.key_file,
-                  "Master key file (mode 0600); default: $P4DP_MASTER_KEY, else DATA.key");
+  AddKeyFileOption(cmd, args.key_file);
 }
 
 int RunInit(const CommonArgs& args) {

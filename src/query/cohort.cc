@@ -364,22 +364,16 @@ class Parser {
       std::string vpath = Join(path, "value");
       if (!v.is_object() || v.empty()) return Fail(vpath, "must be an object of gt, gte, lt, lte");
       P4DP_TRY(OnlyKeys(v, vpath, {"gt", "gte", "lt", "lte"}));
-      double d = 0;
-      if (v.contains("gt")) {
-        P4DP_TRY(Number(v["gt"], Join(vpath, "gt"), d));
-        out.value.gt = d;
-      }
-      if (v.contains("gte")) {
-        P4DP_TRY(Number(v["gte"], Join(vpath, "gte"), d));
-        out.value.gte = d;
-      }
-      if (v.contains("lt")) {
-        P4DP_TRY(Number(v["lt"], Join(vpath, "lt"), d));
-        out.value.lt = d;
-      }
-      if (v.contains("lte")) {
-        P4DP_TRY(Number(v["lte"], Join(vpath, "lte"), d));
-        out.value.lte = d;
+      const std::pair<const char*, std::optional<double> ValueFilter::*> bounds[] = {
+          {"gt", &ValueFilter::gt},
+          {"gte", &ValueFilter::gte},
+          {"lt", &ValueFilter::lt},
+          {"lte", &ValueFilter::lte}};
+      for (const auto& [name, bound] : bounds) {
+        if (!v.contains(name)) continue;
+        double d = 0;
+        P4DP_TRY(Number(v[name], Join(vpath, name), d));
+        out.value.*bound = d;
       }
     }
     int64_t n = 0;

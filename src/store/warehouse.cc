@@ -343,42 +343,10 @@ Result<std::unique_ptr<Warehouse::Transaction>> Warehouse::Begin() {
   return t;
 }
 
+// One batch: published, then finished (the same path as a long ingest's last batch).
 Result<ApplyCounts> Warehouse::Transaction::Commit(Batch batch) {
-  P4DP_ASSERT(!done_);
-  done_ = true;
-  Warehouse& w = warehouse_;
-  Catalog& catalog = *w.catalog_;
-  if (batch.empty()) {
-    Status s = catalog.Commit();
-    if (!s.ok()) return s;
-    return ApplyCounts{};
-  }
-  auto id = catalog.NextSegmentId();
-  if (!id.ok()) {
-    catalog.Rollback();
-    return id.status();
-  }
-  std::string path = w.SegmentPath(*id);
-  auto info = WriteSegment(w.fs_, path, *id, w.segment_key_, batch);
-  Status s = info.status();
-  if (s.ok()) {
-    s = catalog.AddSegment({*id, path.substr(w.dir_.size() + 1), info->events, info->patients,
-                            info->resources, info->bytes});
-  }
-  if (s.ok()) s = catalog.Commit();  // the acknowledgement point
-  if (!s.ok()) {
-    catalog.Rollback();
-    // The file is an orphan now; removing it is a courtesy (Open would do it).
-    if (w.fs_.Exists(path)) (void)w.fs_.RemoveFile(path);
-    return s;
-  }
-  ApplyCounts counts = w.index_.Apply(batch);
-  if (w.merger_.joinable()) {
-    std::lock_guard lock(w.merge_mu_);
-    w.merge_wanted_ = true;
-    w.merge_cv_.notify_all();
-  }
-  return counts;
+  P4DP_TRY(Publish(std::move(batch)));
+  return Finish();
 }
 
 Result<bool> Warehouse::MergeOnce() {

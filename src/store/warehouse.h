@@ -74,6 +74,7 @@ class Warehouse {
    public:
     ~Transaction();
     Catalog& catalog() { return *warehouse_.catalog_; }
+    // One batch: Publish then Finish.
     Result<ApplyCounts> Commit(Batch batch);
     Status Publish(Batch batch);
     // Commits the last published batch, waits until the index holds every batch, and

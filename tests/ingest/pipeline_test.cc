@@ -119,6 +119,19 @@ std::string Init(const std::string& dir, const std::string& key = "") {
   return key_file;
 }
 
+// A synthetic population of `patients` (seed `seed`) in DIR/in, ingested into a fresh
+// warehouse in DIR/data; returns its key file.
+std::string SynthesiseAndIngest(const std::string& dir, int patients, int seed) {
+  EXPECT_EQ(P4dp("synth --quiet --patients " + std::to_string(patients) + " --seed " +
+                 std::to_string(seed) + " --out " + dir + "/in")
+                .exit_code,
+            0);
+  std::string key = Init(dir);
+  EXPECT_EQ(P4dp("ingest " + dir + "/data " + dir + "/in --key-file " + key + " --quiet").exit_code,
+            0);
+  return key;
+}
+
 TEST(Ingest, ForeignSyntheaDataIsStoredOrQuarantinedAndTheSummaryAddsUp) {
   std::string dir = TempDir("synthea");
   std::string key = Init(dir);
@@ -310,10 +323,7 @@ TEST(Ingest, KilledAtRandomPointsThenReingestedGivesTheUninterruptedContent) {
 
 TEST(Ingest, VerifyNamesTheSegmentAndBlockOfAFlippedByte) {
   std::string dir = TempDir("verify");
-  ASSERT_EQ(P4dp("synth --quiet --patients 200 --seed 3 --out " + dir + "/in").exit_code, 0);
-  std::string key = Init(dir);
-  ASSERT_EQ(P4dp("ingest " + dir + "/data " + dir + "/in --key-file " + key + " --quiet").exit_code,
-            0);
+  std::string key = SynthesiseAndIngest(dir, 200, 3);
   Outcome ok = P4dp("verify " + dir + "/data --key-file " + key);
   ASSERT_EQ(ok.exit_code, 0) << ok.out;
   std::string segment;
@@ -439,10 +449,7 @@ namespace {
 // definition exits 1 naming its path and runs nothing.
 TEST(Count, RunsOnIngestedDataAndRefusesABadDefinition) {
   std::string dir = TempDir("count");
-  ASSERT_EQ(P4dp("synth --quiet --patients 300 --seed 4 --out " + dir + "/in").exit_code, 0);
-  std::string key = Init(dir);
-  ASSERT_EQ(P4dp("ingest " + dir + "/data " + dir + "/in --key-file " + key + " --quiet").exit_code,
-            0);
+  std::string key = SynthesiseAndIngest(dir, 300, 4);
   // Women with a condition, counted straight from the index.
   int64_t expected = 0;
   {

@@ -31,6 +31,25 @@ domain::PatientKey Key(uint8_t n) {
   return k;
 }
 
+// Reopens the warehouse in `dir` on the real file system and checks that it holds `events`
+// events, that every block verifies and that no segment file lies outside the catalog (no
+// orphan is left behind). Returns the number of live segments.
+int64_t ExpectSoundAfterReopen(const std::string& dir, const crypto::Key& master, int64_t events) {
+  auto reopened = Warehouse::Open(RealFileSystem(), dir, master);
+  EXPECT_TRUE(reopened.ok()) << reopened.status().ToString();
+  if (!reopened.ok()) return -1;
+  auto stats = (*reopened)->ComputeStats();
+  EXPECT_TRUE(stats.ok());
+  if (!stats.ok()) return -1;
+  EXPECT_EQ(stats->events, events);
+  auto problems = (*reopened)->Verify();
+  EXPECT_TRUE(problems.ok() && problems->empty());
+  EXPECT_EQ(stats->segments, static_cast<int64_t>(std::distance(
+                                 std::filesystem::directory_iterator(dir + "/segments"),
+                                 std::filesystem::directory_iterator())));
+  return stats->segments;
+}
+
 // A batch of `patients` patients with `per_patient` one-event resources each.
 Batch MakeBatch(int patients, int per_patient, uint64_t salt = 0) {
   Batch b;
@@ -310,18 +329,7 @@ TEST(Warehouse, FailedWritesSyncsAndRenamesLoseNothingAcknowledged) {
         }
         EXPECT_EQ(acknowledged, 60) << "exactly one of five publications fails";
       }
-      auto reopened = Warehouse::Open(RealFileSystem(), dir, master);
-      ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-      auto stats = (*reopened)->ComputeStats();
-      ASSERT_TRUE(stats.ok());
-      EXPECT_EQ(stats->events, acknowledged);
-      auto problems = (*reopened)->Verify();
-      ASSERT_TRUE(problems.ok());
-      EXPECT_TRUE(problems->empty());
-      // No orphan segment file is left behind.
-      EXPECT_EQ(stats->segments, static_cast<int64_t>(std::distance(
-                                     std::filesystem::directory_iterator(dir + "/segments"),
-                                     std::filesystem::directory_iterator())));
+      ExpectSoundAfterReopen(dir, master, acknowledged);
     }
   }
 }
@@ -395,18 +403,7 @@ TEST(Warehouse, APublishedBatchThatFailsLosesOnlyItselfAndWhatFollows) {
         ASSERT_TRUE(stats.ok());
         EXPECT_EQ(stats->events, committed * 15) << "the index holds what was committed";
       }
-      auto reopened = Warehouse::Open(RealFileSystem(), dir, master);
-      ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-      auto stats = (*reopened)->ComputeStats();
-      ASSERT_TRUE(stats.ok());
-      EXPECT_EQ(stats->events, committed * 15);
-      EXPECT_EQ(stats->segments, committed);
-      auto problems = (*reopened)->Verify();
-      ASSERT_TRUE(problems.ok());
-      EXPECT_TRUE(problems->empty());
-      EXPECT_EQ(stats->segments, static_cast<int64_t>(std::distance(
-                                     std::filesystem::directory_iterator(dir + "/segments"),
-                                     std::filesystem::directory_iterator())));
+      EXPECT_EQ(ExpectSoundAfterReopen(dir, master, committed * 15), committed);
     }
   }
 }
