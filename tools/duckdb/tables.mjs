@@ -13,12 +13,17 @@ const kTables = {
   event_codes: 'event_id bigint, system text, code text',
 };
 
-// Opens a database (in memory when `file` is ':memory:' or omitted) and loads the four CSV
-// files of `dir` into it. Returns a connection; `threads` bounds DuckDB's threads.
-export async function openTables(dir, { file = ':memory:', threads } = {}) {
+// Opens a database (in memory when `file` is ':memory:' or omitted; a file database keeps
+// the tables already loaded into it). Returns a connection; `threads` bounds DuckDB's threads.
+export async function connect(file = ':memory:', { threads } = {}) {
   const options = threads ? { threads: String(threads) } : {};
   const instance = await DuckDBInstance.create(file, options);
-  const connection = await instance.connect();
+  return instance.connect();
+}
+
+// Opens a database as `connect` does and loads the four CSV files of `dir` into it.
+export async function openTables(dir, { file = ':memory:', threads } = {}) {
+  const connection = await connect(file, { threads });
   for (const [name, columns] of Object.entries(kTables)) {
     const csv = path.join(dir, `${name}.csv`).replaceAll("'", "''");
     await connection.run(`CREATE TABLE ${name} (${columns})`);
