@@ -115,10 +115,11 @@ function edgePatients() {
   patient(p6, { gender: 'female', birthDate: '1970-01', address: [{ postalCode: '14000' }] },
     [{ start: '2000-01-01' }]);
   condition(p6, '2019-05-05', [[icd10, 'E11.0'], [icpc2, 'T90']]);
-  // A registration without a start, another starting after the index date.
+  // A registration without a start, another starting after the first index date and still
+  // running, a third inside it.
   const p7 = '1650175111007';
   patient(p7, { gender: 'other', birthDate: '1965-01-01', address: [{ postalCode: '27000' }] },
-    [{ end: '2020-01-01' }, { start: '2018-06-01' }]);
+    [{ end: '2020-01-01' }, { start: '2018-06-01' }, { start: '2018-09-01', end: '2018-10-01' }]);
   condition(p7, '2018-01-01', [[icd10, 'E11']]);
   condition(p7, '2019-06-01', [[icd10, 'E11']]);
   return lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
