@@ -19,7 +19,7 @@ void RegisterSynth(CLI::App& app, RunFn& run);
 void RegisterServe(CLI::App& app, RunFn& run);
 // init, ingest, stats, verify, quarantine
 void RegisterWarehouseCommands(CLI::App& app, RunFn& run);
-// count, export events
+// count, sql, export events
 void RegisterQueryCommands(CLI::App& app, RunFn& run);
 
 // Prints "p4dp: <message>" to stderr and returns the exit code for a failed command (1).

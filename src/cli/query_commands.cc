@@ -1,8 +1,10 @@
-// `p4dp count`: wiring of the cohort engine (the work is in query/).
+// `p4dp count`, `p4dp sql` and `p4dp export events`: wiring of the cohort engine, the SQL
+// compiler and the table export (the work is in query/ and export/).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -10,6 +12,7 @@
 #include "export/tables.h"
 #include "query/cohort.h"
 #include "query/engine.h"
+#include "query/sql.h"
 
 namespace p4dp::cli {
 namespace {
@@ -22,14 +25,27 @@ struct CountArgs {
   int64_t min_cell = query::kDefaultMinCell;
 };
 
-int RunCount(const CountArgs& args) {
-  std::ifstream in(args.cohort_file, std::ios::binary);
-  if (!in) return Fail("count: cannot read '" + args.cohort_file + "'");
+// Reads and parses a definition; on failure prints "p4dp: COMMAND: ..." and returns nothing.
+std::optional<query::Cohort> ReadCohort(const std::string& command, const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    Fail(command + ": cannot read '" + file + "'");
+    return std::nullopt;
+  }
   std::stringstream text;
   text << in.rdbuf();
-  // The definition is checked before the warehouse is opened: a bad one runs nothing.
   auto cohort = query::ParseCohort(text.str());
-  if (!cohort.ok()) return Fail("count: " + args.cohort_file + ": " + cohort.status().message());
+  if (!cohort.ok()) {
+    Fail(command + ": " + file + ": " + cohort.status().message());
+    return std::nullopt;
+  }
+  return std::move(*cohort);
+}
+
+int RunCount(const CountArgs& args) {
+  // The definition is checked before the warehouse is opened: a bad one runs nothing.
+  std::optional<query::Cohort> cohort = ReadCohort("count", args.cohort_file);
+  if (!cohort) return 1;
   auto warehouse = OpenWarehouse(args.data, args.key_file);
   if (!warehouse.ok()) return Fail("count: " + warehouse.status().ToString());
   query::CohortResult result;
@@ -41,6 +57,20 @@ int RunCount(const CountArgs& args) {
   if (!s.ok()) return Fail("count: " + s.ToString());
   std::printf("%s\n",
               query::ResultToJson(result, args.min_cell, cohort->title, args.patients).c_str());
+  return 0;
+}
+
+struct SqlArgs {
+  std::string cohort_file;
+  bool patients = false;
+};
+
+int RunSql(const SqlArgs& args) {
+  std::optional<query::Cohort> cohort = ReadCohort("sql", args.cohort_file);
+  if (!cohort) return 1;
+  auto sql = query::CompileCohortSql(*cohort, {.patients = args.patients});
+  if (!sql.ok()) return Fail("sql: " + args.cohort_file + ": " + sql.status().message());
+  std::fwrite(sql->data(), 1, sql->size(), stdout);
   return 0;
 }
 
@@ -97,6 +127,17 @@ void RegisterQueryCommands(CLI::App& app, RunFn& run) {
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
       ->capture_default_str();
   cmd->callback([&run, args] { run = [args] { return RunCount(*args); }; });
+
+  auto sql_args = std::make_shared<SqlArgs>();
+  CLI::App* sql = app.add_subcommand(
+      "sql",
+      "Compile a cohort definition to one SQL query (PostgreSQL; DuckDB runs it unchanged) "
+      "over the tables of `p4dp export events`");
+  sql->add_option("COHORT", sql_args->cohort_file, "Cohort definition (JSON, the cohort language)")
+      ->required();
+  sql->add_flag("--patients", sql_args->patients,
+                "Select the patients (patient_key, index_date) instead of the attrition rows");
+  sql->callback([&run, sql_args] { run = [sql_args] { return RunSql(*sql_args); }; });
 }
 
 }  // namespace p4dp::cli

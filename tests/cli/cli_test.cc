@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace {
@@ -14,8 +16,9 @@ struct Outcome {
   std::string output;  // stdout and stderr together
 };
 
-Outcome P4dp(const std::string& args) {
-  std::string cmd = std::string(P4DP_BINARY_DIR) + "/src/cli/p4dp " + args + " 2>&1";
+// Runs p4dp with `args`; `redirect` says where stderr goes (default: with stdout).
+Outcome P4dp(const std::string& args, const std::string& redirect = " 2>&1") {
+  std::string cmd = std::string(P4DP_BINARY_DIR) + "/src/cli/p4dp " + args + redirect;
   Outcome o;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) return o;
@@ -93,6 +96,34 @@ TEST(Cli, SynthPrintsAJsonSummaryAndProgress) {
   EXPECT_EQ(o.exit_code, 0) << o.output;
   EXPECT_NE(o.output.find("synth: 50/50 patients (100%)"), std::string::npos) << o.output;
   EXPECT_NE(o.output.find("{\"patients\":50,"), std::string::npos) << o.output;
+}
+
+TEST(Cli, SqlNeedsNoWarehouseAndFailsAsCountDoes) {
+  std::string dir = TmpDir("sql");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/good.json") << R"({"entry": {"domain": "death"}})";
+  std::ofstream(dir + "/bad.json")
+      << R"({"entry": {}, "inclusion": [{"events": {"window": [10, 5]}}]})";
+  Outcome good = P4dp("sql " + dir + "/good.json --patients", " 2>/dev/null");
+  EXPECT_EQ(good.exit_code, 0);
+  EXPECT_EQ(good.output.rfind("-- p4dp sql", 0), 0u) << good.output;
+  EXPECT_NE(good.output.find("ORDER BY p.patient_key;\n"), std::string::npos) << good.output;
+
+  const std::string reason = dir +
+                             "/bad.json: inclusion[0].events.window: its start (10) is "
+                             "after its end (5)\n";
+  Outcome bad = P4dp("sql " + dir + "/bad.json");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.output, "p4dp: sql: " + reason);
+  Outcome count = P4dp("count " + dir + "/no-warehouse " + dir + "/bad.json");
+  EXPECT_EQ(count.exit_code, 1);
+  EXPECT_EQ(count.output, "p4dp: count: " + reason);
+  // Nothing at all on stdout when it fails.
+  EXPECT_EQ(P4dp("sql " + dir + "/bad.json", " 2>/dev/null").output, "");
+  Outcome missing = P4dp("sql " + dir + "/missing.json");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.output, "p4dp: sql: cannot read '" + dir + "/missing.json'\n");
 }
 
 }  // namespace
