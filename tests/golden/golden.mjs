@@ -5,7 +5,7 @@
 // for every cohort, checks:
 //   (a) the hand SQL gives the committed attrition;
 //   (b) `p4dp count --min-cell 1` gives the hand SQL's attrition;
-//   (c) when the binary has `p4dp sql`: the compiled SQL, run in DuckDB, gives the same
+//   (c) the compiled SQL (`p4dp sql`), run in DuckDB, gives the same
 //       attrition, and `p4dp count --patients` and `p4dp sql --patients` the same patients
 //       and index dates.
 // Usage: node tests/golden/golden.mjs [--bin P4DP] --work DIR [--synthea] [--write] [--only NN]
@@ -124,7 +124,7 @@ function patientList(rows, keyColumn) {
 }
 
 // Checks one cohort; returns the list of problems (empty: passed) and a summary.
-async function checkCohort(args, warehouse, connection, hasSql, dir, name) {
+async function checkCohort(args, warehouse, connection, dir, name) {
   const problems = [];
   const json = path.join(dir, `${name}.json`);
   const expectedFile = path.join(dir, `${name}.expected.json`);
@@ -155,8 +155,7 @@ async function checkCohort(args, warehouse, connection, hasSql, dir, name) {
     problems.push(`p4dp count: count ${engine.count} is not the last attrition row`);
   }
   // (c) The compiled SQL against the hand SQL, and the two patient lists.
-  let compiled = 'compiled SQL: skipped (no p4dp sql)';
-  if (hasSql) {
+  {
     const sql = p4dp(args.bin, ['sql', json]).stdout;
     const rows = attritionOf(await query(connection, sql), 'p4dp sql');
     if (!sameAttrition(rows, hand)) {
@@ -177,9 +176,9 @@ async function checkCohort(args, warehouse, connection, hasSql, dir, name) {
                     `${onlyEngine.slice(0, 3).join('; ')}; only in sql: ` +
                     `${onlySql.slice(0, 3).join('; ')}`);
     }
-    compiled = `compiled SQL: same, ${fromEngine.length} patients`;
+    return { problems,
+             summary: `${formatAttrition(hand)}; compiled SQL: same, ${fromEngine.length} patients` };
   }
-  return { problems, summary: `${formatAttrition(hand)}; ${compiled}` };
 }
 
 async function main() {
@@ -196,17 +195,15 @@ async function main() {
   const started = Date.now();
   const warehouse = buildWarehouse(args);
   const connection = await openTables(warehouse.tables);
-  const hasSql = p4dp(args.bin, ['sql', '--help'], { allowFailure: true }).status === 0;
   console.log(`golden: ${names.length} cohorts, warehouse ${warehouse.data} built in ` +
-              `${((Date.now() - started) / 1000).toFixed(1)} s` +
-              (hasSql ? '' : '; compiled SQL: skipped (no p4dp sql)'));
+              `${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   let passed = 0;
   let failed = 0;
   for (const name of names) {
     let result;
     try {
-      result = await checkCohort(args, warehouse, connection, hasSql, dir, name);
+      result = await checkCohort(args, warehouse, connection, dir, name);
     } catch (e) {
       // DuckDB's messages are long: their first line and the line they point at.
       const lines = e.message.split('\n');
