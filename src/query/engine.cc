@@ -1,15 +1,20 @@
 #include "query/engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
+#include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
 #include <thread>
 
 namespace p4dp::query {
 namespace {
 
-using store::IndexEvent;
 using store::IndexPatient;
+using store::PatientEvents;
 
 std::string WithoutDots(std::string_view code) {
   std::string out;
@@ -20,12 +25,12 @@ std::string WithoutDots(std::string_view code) {
   return out;
 }
 
-// Code set name -> membership by catalog code id.
-using CodeMask = std::vector<uint8_t>;
+// Membership by catalog code id (of a code set), or by event kind id (of a criterion).
+using Mask = std::vector<uint8_t>;
 
-CodeMask Resolve(const CodeSet& set, const store::Catalog& catalog) {
+Mask Resolve(const CodeSet& set, const store::Catalog& catalog) {
   const auto& codes = catalog.codes();
-  CodeMask mask(codes.size(), 0);
+  Mask mask(codes.size(), 0);
   struct Ref {
     const CodeRef* ref;
     std::string code;
@@ -46,22 +51,111 @@ CodeMask Resolve(const CodeSet& set, const store::Catalog& catalog) {
   return mask;
 }
 
+// A registration period merged from those that touch or overlap.
+struct Period {
+  Days start = 0;
+  Days end = 0;
+};
+
+// Which of one patient's events have a kind in a mask: table[id] for each event's kind id
+// (1-byte local ids through the patient's palette, or 4-byte kind ids straight into the mask).
+struct KindFilter {
+  const uint8_t* table = nullptr;  // nullptr: every event
+  bool none = false;               // no event can match (none of the patient's kinds is in)
+};
+
+KindFilter FilterFor(const Mask* mask, const PatientEvents& events, std::vector<uint8_t>& local) {
+  if (mask == nullptr) return {};
+  if (!events.narrow()) return {mask->data(), false};
+  std::span<const uint32_t> palette = events.palette();
+  local.resize(palette.size());
+  uint8_t any = 0;
+  for (size_t j = 0; j < palette.size(); ++j) {
+    local[j] = (*mask)[palette[j]];
+    any |= local[j];
+  }
+  return {local.data(), any == 0};
+}
+
+// Calls fn(ids) with the per-event kind ids of `events` (uint8_t* or uint32_t*).
+template <typename Fn>
+void WithKindIds(const PatientEvents& events, Fn&& fn) {
+  if (events.narrow()) {
+    fn(events.local_kinds().data());
+  } else {
+    fn(events.wide_kinds().data());
+  }
+}
+
+// A criterion with what evaluating it needs resolved: the kinds its events may have.
+struct Node {
+  const Criterion* criterion = nullptr;
+  const Mask* kinds = nullptr;  // events criteria: nullptr when any kind will do
+  size_t slot = 0;              // events criteria: its place in Scratch::matches
+  std::vector<Node> children;
+};
+
+// One thread's working memory, reset for each patient.
+struct Scratch {
+  std::vector<Days> candidates;
+  std::vector<uint8_t> entry_table;
+  // Per events criterion and patient: its kind filter once needed, how often it was
+  // evaluated, and (from the second time, or at once with a value filter) the dates of the
+  // patient's events it matches, window aside: a criterion met again for other candidates is
+  // answered by two binary searches instead of a scan.
+  struct Matches {
+    bool filtered = false;
+    KindFilter filter;
+    std::vector<uint8_t> table;
+    uint32_t uses = 0;
+    bool built = false;
+    std::vector<Days> dates;
+  };
+  std::vector<Matches> matches;
+};
+
 class Evaluator {
  public:
-  Evaluator(const Cohort& cohort, const store::Catalog& catalog) : cohort_(cohort) {
-    for (const auto& [name, set] : cohort.codesets) masks_[name] = Resolve(set, catalog);
+  Evaluator(const Cohort& cohort, const store::Index& index, const store::Catalog& catalog)
+      : cohort_(cohort), index_(index), catalog_(catalog) {
+    entry_kinds_ = KindsOf(cohort.entry.domain, cohort.entry.codeset);
+    for (const Rule& rule : cohort.inclusion) rules_.push_back(Compile(rule.criterion));
+  }
+
+  // The patients that may have an entry event: those with one of the entry code set's codes
+  // (all patients when the entry has no code set).
+  std::optional<std::vector<domain::PatientIndex>> EntryPatients() const {
+    if (cohort_.entry.codeset.empty()) return std::nullopt;
+    const Mask& codes = code_masks_.at(cohort_.entry.codeset);
+    store::PatientSet patients;
+    for (uint32_t c = 0; c < codes.size(); ++c) {
+      if (codes[c]) patients |= index_.PatientsWithCode(c);
+    }
+    return patients.ToVector();
+  }
+
+  Scratch NewScratch() const {
+    Scratch scratch;
+    scratch.matches.resize(events_criteria_);
+    return scratch;
   }
 
   // Attrition of one patient: -1 if no candidate, else the largest number of leading rules
   // one candidate satisfies; `index_date` gets the earliest candidate satisfying them all.
-  int Evaluate(const IndexPatient& p, Days& index_date) const {
-    std::vector<Days> candidates = Candidates(p);
+  int Evaluate(const IndexPatient& p, Days& index_date, Scratch& scratch) const {
+    std::vector<Days>& candidates = scratch.candidates;
+    Candidates(p, candidates, scratch.entry_table);
     if (candidates.empty()) return -1;
+    for (Scratch::Matches& m : scratch.matches) {
+      m.filtered = false;
+      m.uses = 0;
+      m.built = false;
+    }
     int best = 0;
-    const int rules = static_cast<int>(cohort_.inclusion.size());
+    const int rules = static_cast<int>(rules_.size());
     for (Days d : candidates) {
       int k = 0;
-      while (k < rules && Holds(cohort_.inclusion[static_cast<size_t>(k)].criterion, p, d)) ++k;
+      while (k < rules && Holds(rules_[static_cast<size_t>(k)], p, d, scratch)) ++k;
       if (k > best) best = k;
       if (k == rules) {
         index_date = d;  // candidates are in date order: the first is the earliest
@@ -72,45 +166,101 @@ class Evaluator {
   }
 
  private:
-  const CodeMask* MaskOf(const std::string& codeset) const {
-    if (codeset.empty()) return nullptr;
-    return &masks_.at(codeset);
-  }
-
-  static bool InSet(const IndexEvent& e, const CodeMask* mask) {
-    if (mask == nullptr) return true;
-    for (uint32_t c : e.codes) {
-      if (c < mask->size() && (*mask)[c]) return true;
+  const Mask& CodeMask(const std::string& codeset) {
+    auto it = code_masks_.find(codeset);
+    if (it == code_masks_.end()) {
+      it = code_masks_.emplace(codeset, Resolve(cohort_.codesets.at(codeset), catalog_)).first;
     }
-    return false;
+    return it->second;
   }
 
-  static bool DomainOk(const IndexEvent& e, const std::optional<domain::Domain>& d) {
-    return !d || e.domain == *d;
+  // The kinds of events that have the domain (if any) and a code of the code set (if any),
+  // resolved once per kind (not per event).
+  const Mask* KindsOf(const std::optional<domain::Domain>& domain, const std::string& codeset) {
+    if (!domain && codeset.empty()) return nullptr;
+    auto key = std::make_pair(domain ? static_cast<int>(*domain) : -1, codeset);
+    auto it = kind_masks_.find(key);
+    if (it != kind_masks_.end()) return &it->second;
+    const Mask* codes = codeset.empty() ? nullptr : &CodeMask(codeset);
+    const store::EventKinds& kinds = index_.kinds();
+    Mask mask(kinds.size(), 0);
+    for (uint32_t k = 0; k < kinds.size(); ++k) {
+      store::EventKind kind = kinds[k];
+      if (domain && kind.domain != *domain) continue;
+      bool in = codes == nullptr;
+      for (uint32_t c : kind.codes) in = in || (c < codes->size() && (*codes)[c]);
+      mask[k] = in;
+    }
+    return &kind_masks_.emplace(key, std::move(mask)).first->second;
   }
 
-  std::vector<Days> Candidates(const IndexPatient& p) const {
+  Node Compile(const Criterion& c) {
+    Node node{&c, nullptr, 0, {}};
+    if (c.kind == Criterion::Kind::kEvents) {
+      node.kinds = KindsOf(c.events.domain, c.events.codeset);
+      node.slot = events_criteria_++;
+    }
+    for (const Criterion& child : c.children) node.children.push_back(Compile(child));
+    return node;
+  }
+
+  void Candidates(const IndexPatient& p, std::vector<Days>& dates,
+                  std::vector<uint8_t>& table) const {
+    dates.clear();
     const Entry& entry = cohort_.entry;
-    const CodeMask* mask = MaskOf(entry.codeset);
-    std::vector<Days> dates;
-    for (const IndexEvent& e : p.events) {  // sorted by date
-      if (!DomainOk(e, entry.domain) || !InSet(e, mask)) continue;
-      if (dates.empty() || dates.back() != e.date) dates.push_back(e.date);
-      if (entry.first) break;
+    const KindFilter filter = FilterFor(entry_kinds_, p.events, table);
+    if (filter.none) return;
+    std::span<const Days> all = p.events.dates();  // sorted
+    size_t begin = 0, end = all.size();
+    // Every occurrence: only the dates `between` can be candidates (the first occurrence is
+    // looked for everywhere, then checked).
+    if (!entry.first && entry.from) {
+      begin =
+          static_cast<size_t>(std::lower_bound(all.begin(), all.end(), *entry.from) - all.begin());
     }
+    if (!entry.first && entry.to) {
+      end = static_cast<size_t>(
+          std::upper_bound(all.begin() + static_cast<ptrdiff_t>(begin), all.end(), *entry.to) -
+          all.begin());
+    }
+    WithKindIds(p.events, [&](const auto* ids) {
+      if (entry.first) {
+        for (size_t i = begin; i < end; ++i) {
+          if (filter.table != nullptr && !filter.table[ids[i]]) continue;
+          dates.push_back(all[i]);
+          break;
+        }
+      } else if (filter.table == nullptr) {
+        dates.assign(all.begin() + static_cast<ptrdiff_t>(begin),
+                     all.begin() + static_cast<ptrdiff_t>(end));
+      } else {
+        // Without branches: each date is written, and kept when its kind matches.
+        dates.resize(end - begin);
+        size_t n = 0;
+        for (size_t i = begin; i < end; ++i) {
+          dates[n] = all[i];
+          n += filter.table[ids[i]];
+        }
+        dates.resize(n);
+      }
+    });
+    dates.erase(std::unique(dates.begin(), dates.end()), dates.end());
+    if (dates.empty()) return;
+    std::vector<Period> periods;
+    if (entry.prior_observation_days > 0) periods = Periods(p);
     std::erase_if(dates, [&](Days d) {
       if (entry.from && d < *entry.from) return true;
       if (entry.to && d > *entry.to) return true;
-      return entry.prior_observation_days > 0 && !Observed(p, d, entry.prior_observation_days);
+      return entry.prior_observation_days > 0 &&
+             !Observed(periods, d, entry.prior_observation_days);
     });
-    return dates;
   }
 
-  // Registered without a break for at least `days` days up to and including `index`
-  // (registrations that touch or overlap are one period; one without a start date counts
-  // for nothing).
-  static bool Observed(const IndexPatient& p, Days index, int32_t days) {
-    if (!p.row) return false;
+  // The registration periods, merged where they touch or overlap (one without a start date
+  // counts for nothing).
+  static std::vector<Period> Periods(const IndexPatient& p) {
+    std::vector<Period> merged;
+    if (!p.row) return merged;
     std::vector<std::pair<Days, Days>> periods;
     for (const store::Registration& r : p.row->registrations) {
       if (r.start == store::kNoDay) continue;
@@ -118,25 +268,30 @@ class Evaluator {
       if (end >= r.start) periods.emplace_back(r.start, end);
     }
     std::sort(periods.begin(), periods.end());
-    Days start = 0, end = 0;
-    bool open = false;
     for (const auto& [s, e] : periods) {
-      if (open && s <= end + 1) {
-        end = std::max(end, e);
-        continue;
+      if (!merged.empty() && s <= static_cast<int64_t>(merged.back().end) + 1) {
+        merged.back().end = std::max(merged.back().end, e);
+      } else {
+        merged.push_back({s, e});
       }
-      if (open && start <= index && index <= end) break;
-      start = s;
-      end = e;
-      open = true;
     }
-    if (!open || index < start || index > end) return false;
-    return static_cast<int64_t>(index) - start + 1 >= days;
+    return merged;
   }
 
-  bool Holds(const Criterion& c, const IndexPatient& p, Days index) const {
+  // Registered without a break for at least `days` days up to and including `index`.
+  static bool Observed(const std::vector<Period>& periods, Days index, int32_t days) {
+    for (const Period& period : periods) {
+      if (period.start <= index && index <= period.end) {
+        return static_cast<int64_t>(index) - period.start + 1 >= days;
+      }
+    }
+    return false;
+  }
+
+  bool Holds(const Node& node, const IndexPatient& p, Days index, Scratch& scratch) const {
+    const Criterion& c = *node.criterion;
     switch (c.kind) {
-      case Criterion::Kind::kEvents: return HoldsEvents(c.events, p, index);
+      case Criterion::Kind::kEvents: return HoldsEvents(node, p, index, scratch);
       case Criterion::Kind::kAge: {
         if (!p.row || p.row->birth_year == 0) return false;
         YearMonthDay at = ToYearMonthDay(index);
@@ -149,45 +304,115 @@ class Evaluator {
         return p.row && std::find(c.departements.begin(), c.departements.end(),
                                   p.row->departement) != c.departements.end();
       case Criterion::Kind::kAll:
-        for (const Criterion& child : c.children) {
-          if (!Holds(child, p, index)) return false;
+        for (const Node& child : node.children) {
+          if (!Holds(child, p, index, scratch)) return false;
         }
         return true;
       case Criterion::Kind::kAny:
-        for (const Criterion& child : c.children) {
-          if (Holds(child, p, index)) return true;
+        for (const Node& child : node.children) {
+          if (Holds(child, p, index, scratch)) return true;
         }
         return false;
-      case Criterion::Kind::kNot: return !Holds(c.children.front(), p, index);
+      case Criterion::Kind::kNot: return !Holds(node.children.front(), p, index, scratch);
     }
     return false;
   }
 
-  bool HoldsEvents(const EventsCriterion& ec, const IndexPatient& p, Days index) const {
-    const CodeMask* mask = MaskOf(ec.codeset);
-    auto begin = p.events.begin(), end = p.events.end();
-    if (ec.window_start) {
-      Days from = index + *ec.window_start;
-      begin = std::lower_bound(begin, end, from,
-                               [](const IndexEvent& e, Days d) { return e.date < d; });
-    }
-    if (ec.window_end) {
-      Days to = index + *ec.window_end;
-      end =
-          std::upper_bound(begin, end, to, [](Days d, const IndexEvent& e) { return d < e.date; });
-    }
-    int64_t count = 0;
-    for (auto it = begin; it != end; ++it) {
-      if (!DomainOk(*it, ec.domain) || !InSet(*it, mask) || !ec.value.Passes(it->value)) continue;
-      ++count;
-      if (ec.at_most && count > *ec.at_most) return false;
-      if (!ec.at_most && count >= ec.at_least) return true;
-    }
+  static bool CountIsRight(const EventsCriterion& ec, int64_t count) {
     return count >= ec.at_least && (!ec.at_most || count <= *ec.at_most);
   }
 
+  static bool HoldsEvents(const Node& node, const IndexPatient& p, Days index, Scratch& scratch) {
+    const EventsCriterion& ec = node.criterion->events;
+    Scratch::Matches& m = scratch.matches[node.slot];
+    if (!m.filtered) {
+      m.filter = FilterFor(node.kinds, p.events, m.table);
+      m.filtered = true;
+    }
+    if (m.filter.none) return CountIsRight(ec, 0);
+    // A value filter is checked on the list at once (a window scan would need the rank of its
+    // first value); otherwise the list pays off from the second use.
+    if (!m.built && (++m.uses >= 2 || !ec.value.empty())) {
+      MatchingDates(ec, m.filter, p.events, m.dates);
+      m.built = true;
+    }
+    if (!m.built) return HoldsEventsByScan(ec, m.filter, p.events, index);
+    auto first = m.dates.begin(), last = m.dates.end();
+    if (ec.window_start) first = std::lower_bound(first, last, index + *ec.window_start);
+    if (ec.window_end) last = std::upper_bound(first, last, index + *ec.window_end);
+    return CountIsRight(ec, last - first);
+  }
+
+  // The dates of the events that an events criterion matches, its window aside.
+  static void MatchingDates(const EventsCriterion& ec, const KindFilter& filter,
+                            const PatientEvents& events, std::vector<Days>& out) {
+    std::span<const Days> dates = events.dates();
+    out.clear();
+    if (ec.value.empty() && filter.table == nullptr) {
+      out.assign(dates.begin(), dates.end());
+      return;
+    }
+    WithKindIds(events, [&](const auto* ids) {
+      if (ec.value.empty()) {
+        out.resize(dates.size());
+        size_t n = 0;
+        for (size_t i = 0; i < dates.size(); ++i) {
+          out[n] = dates[i];
+          n += filter.table[ids[i]];
+        }
+        out.resize(n);
+        return;
+      }
+      // Only the events with a value can pass a value filter: their bits are walked.
+      std::span<const double> values = events.values();
+      std::span<const uint64_t> words = events.value_words();
+      uint32_t value_rank = 0;
+      for (size_t w = 0; w < words.size(); ++w) {
+        for (uint64_t bits = words[w]; bits != 0; bits &= bits - 1) {
+          size_t i = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+          double value = values[value_rank++];
+          if (filter.table != nullptr && !filter.table[ids[i]]) continue;
+          if (ec.value.Passes(value)) out.push_back(dates[i]);
+        }
+      }
+    });
+  }
+
+  // The criterion counted on the events in its window (no value filter).
+  static bool HoldsEventsByScan(const EventsCriterion& ec, const KindFilter& filter,
+                                const PatientEvents& events, Days index) {
+    std::span<const Days> dates = events.dates();  // sorted
+    auto first = dates.begin(), last = dates.end();
+    if (ec.window_start) first = std::lower_bound(first, last, index + *ec.window_start);
+    if (ec.window_end) last = std::upper_bound(first, last, index + *ec.window_end);
+    const auto begin = static_cast<size_t>(first - dates.begin());
+    const auto end = static_cast<size_t>(last - dates.begin());
+    if (filter.table == nullptr) return CountIsRight(ec, static_cast<int64_t>(end - begin));
+    bool holds = false;
+    WithKindIds(events, [&](const auto* ids) {
+      int64_t count = 0;
+      for (size_t i = begin; i < end; ++i) {
+        if (!filter.table[ids[i]]) continue;
+        ++count;
+        if (ec.at_most && count > *ec.at_most) return;  // holds stays false
+        if (!ec.at_most && count >= ec.at_least) {
+          holds = true;
+          return;
+        }
+      }
+      holds = CountIsRight(ec, count);
+    });
+    return holds;
+  }
+
   const Cohort& cohort_;
-  std::map<std::string, CodeMask> masks_;
+  const store::Index& index_;
+  const store::Catalog& catalog_;
+  std::map<std::string, Mask> code_masks_;
+  std::map<std::pair<int, std::string>, Mask> kind_masks_;
+  const Mask* entry_kinds_ = nullptr;
+  size_t events_criteria_ = 0;  // Node::slot values handed out
+  std::vector<Node> rules_;
 };
 
 }  // namespace
@@ -195,9 +420,11 @@ class Evaluator {
 CohortResult RunCohort(const Cohort& cohort, const store::Index& index,
                        const store::Catalog& catalog, const RunOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  Evaluator evaluator(cohort, catalog);
+  Evaluator evaluator(cohort, index, catalog);
+  // Only the patients with a code of the entry's code set can have an entry event.
+  const std::optional<std::vector<domain::PatientIndex>> selected = evaluator.EntryPatients();
   const size_t rules = cohort.inclusion.size();
-  const size_t patients = index.patient_count();
+  const size_t patients = selected ? selected->size() : index.patient_count();
   int threads = options.threads > 0
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -211,11 +438,23 @@ CohortResult RunCohort(const Cohort& cohort, const store::Index& index,
   auto work = [&](size_t t) {
     Part& part = parts[t];
     part.rows.assign(rules + 1, 0);
+    Scratch scratch = evaluator.NewScratch();
     size_t from = patients * t / parts.size(), to = patients * (t + 1) / parts.size();
+    auto patient_at = [&](size_t i) -> const IndexPatient& {
+      return index.patient(selected ? (*selected)[i] : static_cast<domain::PatientIndex>(i));
+    };
+    // Patients are far apart in memory: their rows, then their columns, are fetched ahead.
+    constexpr size_t kAhead = 8;
     for (size_t i = from; i < to; ++i) {
-      const IndexPatient& p = index.patient(static_cast<domain::PatientIndex>(i));
+      if (i + 2 * kAhead < to) {
+        const IndexPatient& ahead = patient_at(i + 2 * kAhead);
+        __builtin_prefetch(&ahead.events);
+        __builtin_prefetch(&ahead.row);
+      }
+      if (i + kAhead < to) patient_at(i + kAhead).events.Prefetch();
+      const IndexPatient& p = patient_at(i);
       Days index_date = 0;
-      int reached = evaluator.Evaluate(p, index_date);
+      int reached = evaluator.Evaluate(p, index_date, scratch);
       if (reached < 0) continue;
       for (int k = 0; k <= reached; ++k) ++part.rows[static_cast<size_t>(k)];
       if (options.with_members && static_cast<size_t>(reached) == rules) {

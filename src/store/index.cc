@@ -1,30 +1,47 @@
 #include "store/index.h"
 
 #include <algorithm>
-#include <map>
-#include <unordered_map>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <span>
+
+#include "base/assert.h"
 
 namespace p4dp::store {
 namespace {
 
-std::vector<uint32_t> CodesOf(const IndexPatient& p) {
+const PatientSet& EmptySet() {
+  static const PatientSet kEmpty;
+  return kEmpty;
+}
+
+// The codes of the given kinds, sorted, no repeats.
+std::vector<uint32_t> CodesOfKinds(std::vector<uint32_t> kinds, const EventKinds& dictionary) {
+  std::sort(kinds.begin(), kinds.end());
+  kinds.erase(std::unique(kinds.begin(), kinds.end()), kinds.end());
   std::vector<uint32_t> codes;
-  for (const IndexEvent& e : p.events) codes.insert(codes.end(), e.codes.begin(), e.codes.end());
+  for (uint32_t k : kinds) {
+    std::span<const uint32_t> c = dictionary.codes(k);
+    codes.insert(codes.end(), c.begin(), c.end());
+  }
   std::sort(codes.begin(), codes.end());
   codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
   return codes;
 }
 
-bool EventBefore(const IndexEvent& a, const IndexEvent& b) {
-  if (a.date != b.date) return a.date < b.date;
-  if (a.domain != b.domain) return a.domain < b.domain;
-  if (a.resource_key != b.resource_key) return a.resource_key < b.resource_key;
-  return a.codes < b.codes;
+constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
+
+// The kinds of a patient's events (repeats allowed).
+std::vector<uint32_t> KindsOf(const PatientEvents& events) {
+  if (events.narrow()) return {events.palette().begin(), events.palette().end()};
+  return {events.wide_kinds().begin(), events.wide_kinds().end()};
 }
 
-const PatientSet& EmptySet() {
-  static const PatientSet kEmpty;
-  return kEmpty;
+// A total order on values in which no value (NaN) comes first.
+bool ValueBefore(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && !std::isnan(b);
+  return a < b;
 }
 
 }  // namespace
@@ -46,25 +63,112 @@ domain::PatientIndex Index::PatientFor(const domain::PatientKey& key) {
   return it->second;
 }
 
-void Index::RemoveResourceEvents(domain::PatientIndex p, uint64_t resource_key) {
-  auto& events = patients_[p].events;
-  auto end = std::remove_if(events.begin(), events.end(),
-                            [&](const IndexEvent& e) { return e.resource_key == resource_key; });
-  events_ -= static_cast<int64_t>(events.end() - end);
-  events.erase(end, events.end());
+// Date, domain, resource key and codes, as before events were in columns; then the other
+// fields, so that events equal in those four still have one order whatever their arrival.
+bool Index::EventBefore(const PatientEvents::Row& a, const PatientEvents::Row& b) const {
+  if (a.date != b.date) return a.date < b.date;
+  if (a.domain != b.domain) return a.domain < b.domain;
+  if (a.resource_key != b.resource_key) return a.resource_key < b.resource_key;
+  if (a.kind != b.kind) {
+    EventKind ka = kinds_[a.kind], kb = kinds_[b.kind];
+    if (!std::equal(ka.codes.begin(), ka.codes.end(), kb.codes.begin(), kb.codes.end())) {
+      return std::lexicographical_compare(ka.codes.begin(), ka.codes.end(), kb.codes.begin(),
+                                          kb.codes.end());
+    }
+    if (ka.source != kb.source) return ka.source < kb.source;
+    if (ka.unit != kb.unit) return ka.unit < kb.unit;
+  }
+  if (a.end_date != b.end_date) return a.end_date < b.end_date;
+  return ValueBefore(a.value, b.value);
 }
 
-void Index::Reindex(domain::PatientIndex p, const std::vector<uint32_t>& codes_before) {
-  std::sort(patients_[p].events.begin(), patients_[p].events.end(), EventBefore);
-  std::vector<uint32_t> after = CodesOf(patients_[p]);
+void Index::Stage(domain::PatientIndex p, const EventRecord& e) {
+  uint32_t kind = kinds_.Intern(e.domain, e.source, e.unit, {e.codes.begin(), e.codes.end()});
+  staged_.push_back({p, {e.date, e.end_date, kind, e.domain, e.value, e.resource_key}});
+}
+
+void Index::Repack() {
+  if (staged_.empty() && removals_.empty()) return;
+  std::sort(staged_.begin(), staged_.end(), [&](const Staged& a, const Staged& b) {
+    return a.patient != b.patient ? a.patient < b.patient : EventBefore(a.row, b.row);
+  });
+  std::sort(removals_.begin(), removals_.end(), [](const Removal& a, const Removal& b) {
+    return a.patient != b.patient ? a.patient < b.patient : a.resource_key < b.resource_key;
+  });
+  size_t i = 0, j = 0;
+  while (i < staged_.size() || j < removals_.size()) {
+    domain::PatientIndex p = std::min(
+        i < staged_.size() ? staged_[i].patient : std::numeric_limits<domain::PatientIndex>::max(),
+        j < removals_.size() ? removals_[j].patient
+                             : std::numeric_limits<domain::PatientIndex>::max());
+    size_t i_end = i, j_end = j;
+    while (i_end < staged_.size() && staged_[i_end].patient == p) ++i_end;
+    while (j_end < removals_.size() && removals_[j_end].patient == p) ++j_end;
+    RepackPatient(p, std::span(staged_).subspan(i, i_end - i),
+                  std::span(removals_).subspan(j, j_end - j));
+    i = i_end;
+    j = j_end;
+  }
+  staged_.clear();
+  removals_.clear();
+}
+
+// The patient's kept events and the added ones (each in order) are merged, then packed once.
+void Index::RepackPatient(domain::PatientIndex p, std::span<const Staged> added,
+                          std::span<const Removal> removed) {
+  PatientEvents& events = patients_[p].events;
+  std::vector<uint64_t>& removed_keys = scratch_keys_;
+  removed_keys.clear();
+  for (const Removal& r : removed) removed_keys.push_back(r.resource_key);  // sorted
+  std::vector<uint32_t> codes_before;
+  if (!removed.empty()) {
+    codes_before = CodesOfKinds(KindsOf(events), kinds_);
+  }
+  std::vector<PatientEvents::Row>& rows = rows_;
+  rows.clear();
+  rows.reserve(events.size() + added.size());
+  std::span<const Days> dates = events.dates(), ends = events.end_dates();
+  std::span<const uint64_t> keys = events.resource_keys();
+  std::span<const double> values = events.values();
+  uint32_t value_rank = 0, end_rank = 0;
+  int64_t dropped = 0;
+  for (uint32_t k = 0; k < events.size(); ++k) {
+    double value = events.has_value(k) ? values[value_rank++] : kNoValue;
+    Days end = events.has_end_date(k) ? ends[end_rank++] : kNoDay;
+    if (!removed_keys.empty() &&
+        std::binary_search(removed_keys.begin(), removed_keys.end(), keys[k])) {
+      ++dropped;
+      continue;
+    }
+    const uint32_t kind = events.kind(k);
+    rows.push_back({dates[k], end, kind, kinds_.domain(kind), value, keys[k]});
+  }
+  if (dropped == 0 && added.empty()) return;
+  const auto kept = static_cast<std::ptrdiff_t>(rows.size());
+  for (const Staged& s : added) rows.push_back(s.row);
+  std::inplace_merge(
+      rows.begin(), rows.begin() + kept, rows.end(),
+      [&](const PatientEvents::Row& a, const PatientEvents::Row& b) { return EventBefore(a, b); });
+  events_ += static_cast<int64_t>(added.size()) - dropped;
+  events = PatientEvents::Pack(rows, scratch_palette_);
+
+  auto add = [&](uint32_t c) {
+    if (c >= by_code_.size()) by_code_.resize(c + 1);
+    by_code_[c].Add(p);
+  };
+  if (removed.empty()) {
+    // Only additions: the codes before all stay.
+    std::vector<uint32_t> added_kinds;
+    for (const Staged& s : added) added_kinds.push_back(s.row.kind);
+    for (uint32_t c : CodesOfKinds(std::move(added_kinds), kinds_)) add(c);
+    return;
+  }
+  std::vector<uint32_t> after = CodesOfKinds(KindsOf(events), kinds_);
   std::vector<uint32_t> gone;
   std::set_difference(codes_before.begin(), codes_before.end(), after.begin(), after.end(),
                       std::back_inserter(gone));
   for (uint32_t c : gone) by_code_[c].Remove(p);
-  for (uint32_t c : after) {
-    if (c >= by_code_.size()) by_code_.resize(c + 1);
-    by_code_[c].Add(p);
-  }
+  for (uint32_t c : after) add(c);
 }
 
 ApplyCounts Index::Apply(const Batch& batch) {
@@ -85,10 +189,6 @@ ApplyCounts Index::Apply(const Batch& batch) {
     for (const ResourceRecord& r : batch.resources) consider(r.resource_key, r.version);
   }
 
-  std::map<domain::PatientIndex, std::vector<uint32_t>> touched;  // patient -> codes before
-  auto touch = [&](domain::PatientIndex p) {
-    if (with_events_ && !touched.count(p)) touched[p] = CodesOf(patients_[p]);
-  };
   // Resource key -> its version won (true: not deleted). With unique keys, only the keys
   // whose events do not count (lost or deleted) are kept: usually none.
   FlatMap64<bool>& winners = scratch_winners_;
@@ -108,18 +208,17 @@ ApplyCounts Index::Apply(const Batch& batch) {
     }
     if (!inserted) {
       const Winner old = *slot;
-      touch(old.patient);
       // A Patient resource's events (its death) go with its row.
       if (old.is_patient_row) patients_[old.patient].row.reset();
-      RemoveResourceEvents(old.patient, key);
+      // Its stored events go (this batch's events are staged after every removal).
+      if (with_events_) removals_.push_back({old.patient, key});
       if (deleted && !old.deleted) ++counts.removed;
       if (!deleted) ++counts.replaced;
     } else if (!deleted) {
       ++counts.added;
     }
-    *slot = {v, deleted, p, is_row};
+    *slot = {v, deleted, false, p, is_row};
     if (!unique || deleted) winners[key] = !deleted;
-    touch(p);
     return true;
   };
   // The version map is large (one slot per resource stored): its lines are fetched a few
@@ -151,13 +250,81 @@ ApplyCounts Index::Apply(const Batch& batch) {
     }
     ++counts.events_by_domain[static_cast<size_t>(e.domain)];
     if (!with_events_) continue;
-    const Winner& winner = *resources_.find(e.resource_key);
-    IndexEvent ie{e.date, e.end_date, e.domain, e.unit, e.source, e.value, e.codes, e.resource_key};
-    patients_[winner.patient].events.push_back(std::move(ie));
-    ++events_;
+    Stage(resources_.find(e.resource_key)->patient, e);
   }
-  for (const auto& [p, codes_before] : touched) Reindex(p, codes_before);
+  Repack();
   return counts;
+}
+
+// Why this gives what Apply would have kept: the events of a resource in the index are those
+// of the batch where its winning version first won, which is the first batch that holds that
+// version (an equal version later is a duplicate, and no greater one exists). Apply kept that
+// batch's events of the resource that carry the version's content hash (segments are read
+// without unique_keys), for the winner's patient, unless the winner is a deletion.
+void Index::AddEventsOf(const Batch& batch) {
+  P4DP_ASSERT(!with_events_);
+  FlatMap64<Take>& take = scratch_take_;
+  take.clear();
+  auto consider = [&](uint64_t key, const Version& v) {
+    Winner* w = resources_.find(key);
+    if (w == nullptr || w->deleted || w->version != v) return;
+    if (w->events_loaded) {
+      // Taken from an earlier batch, unless that batch was this one (a repeated record).
+      const Take* t = take.find(key);
+      if (t == nullptr) return;
+    }
+    w->events_loaded = true;
+    take[key] = {w->patient, v.content_hash};
+  };
+  for (const PatientRecord& r : batch.patients) consider(r.resource_key, r.version);
+  for (const ResourceRecord& r : batch.resources) consider(r.resource_key, r.version);
+  if (take.size() == 0) return;
+  for (const EventRecord& e : batch.events) {
+    const Take* t = take.find(e.resource_key);
+    if (t == nullptr || t->content_hash != e.content_hash) continue;
+    Stage(t->patient, e);
+  }
+  Repack();
+}
+
+void Index::EndEventsLoad() {
+  P4DP_ASSERT(!with_events_);
+  with_events_ = true;
+}
+
+void Index::DropEvents() {
+  for (IndexPatient& p : patients_) p.events = PatientEvents();
+  resources_.for_each_value([](Winner& w) { w.events_loaded = false; });
+  by_code_.clear();
+  kinds_ = EventKinds();
+  staged_.clear();
+  removals_.clear();
+  events_ = 0;
+  with_events_ = false;
+}
+
+IndexMemory Index::Memory() const {
+  IndexMemory m;
+  size_t bytes = patients_.capacity() * sizeof(IndexPatient);
+  for (const IndexPatient& p : patients_) {
+    bytes += p.events.MemoryBytes();
+    if (p.row) {
+      bytes += p.row->registrations.capacity() * sizeof(Registration);
+      // A string's own buffer holds up to 15 characters; a longer one is on the heap.
+      if (p.row->departement.capacity() > 15) bytes += p.row->departement.capacity() + 1;
+    }
+  }
+  // The patient map: one node (next pointer, key, index) per patient, and the buckets.
+  bytes += by_key_.size() * (sizeof(void*) + sizeof(std::pair<domain::PatientKey, uint32_t>)) +
+           by_key_.bucket_count() * sizeof(void*);
+  bytes += by_code_.capacity() * sizeof(PatientSet);
+  for (const PatientSet& s : by_code_) bytes += s.MemoryBytes();
+  bytes += kinds_.MemoryBytes();
+  m.index_bytes = static_cast<int64_t>(bytes);
+  m.version_map_bytes =
+      static_cast<int64_t>(resources_.memory_bytes() + scratch_best_.memory_bytes() +
+                           scratch_winners_.memory_bytes() + scratch_take_.memory_bytes());
+  return m;
 }
 
 }  // namespace p4dp::store

@@ -93,7 +93,7 @@ std::string Dump(const std::string& data, const std::string& key_file) {
           << " regs=" << patient.row->registrations.size();
       }
       s << "\n";
-      for (const store::IndexEvent& e : patient.events) {
+      for (const store::IndexEvent& e : index.Events(p)) {
         s << "  " << e.date << " " << domain::DomainName(e.domain) << " end=" << e.end_date;
         for (uint32_t c : e.codes) {
           s << " " << catalog.codes()[c].system << ":" << catalog.codes()[c].code;
@@ -461,7 +461,7 @@ TEST(Count, RunsOnIngestedDataAndRefusesABadDefinition) {
                       for (domain::PatientIndex p = 0; p < index.patient_count(); ++p) {
                         const auto& patient = index.patient(p);
                         bool condition = false;
-                        for (const auto& e : patient.events) {
+                        for (const auto& e : index.Events(p)) {
                           condition = condition || e.domain == domain::Domain::kCondition;
                         }
                         if (condition && patient.row && patient.row->sex == domain::Sex::kFemale) {
