@@ -1,7 +1,6 @@
 #include "query/engine.h"
 
 #include <algorithm>
-#include <bit>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -57,33 +56,13 @@ struct Period {
   Days end = 0;
 };
 
-// Which of one patient's events have a kind in a mask: table[id] for each event's kind id
-// (1-byte local ids through the patient's palette, or 4-byte kind ids straight into the mask).
-struct KindFilter {
-  const uint8_t* table = nullptr;  // nullptr: every event
-  bool none = false;               // no event can match (none of the patient's kinds is in)
-};
-
-KindFilter FilterFor(const Mask* mask, const PatientEvents& events, std::vector<uint8_t>& local) {
-  if (mask == nullptr) return {};
-  if (!events.narrow()) return {mask->data(), false};
-  std::span<const uint32_t> palette = events.palette();
-  local.resize(palette.size());
-  uint8_t any = 0;
-  for (size_t j = 0; j < palette.size(); ++j) {
-    local[j] = (*mask)[palette[j]];
-    any |= local[j];
-  }
-  return {local.data(), any == 0};
-}
-
-// Calls fn(ids) with the per-event kind ids of `events` (uint8_t* or uint32_t*).
-template <typename Fn>
-void WithKindIds(const PatientEvents& events, Fn&& fn) {
-  if (events.narrow()) {
-    fn(events.local_kinds().data());
-  } else {
-    fn(events.wide_kinds().data());
+// The groups of a patient's events (PatientEvents::groups) whose kind is in `mask`: all of
+// them when `mask` is nullptr.
+void MatchingGroups(const Mask* mask, const PatientEvents& events, std::vector<uint32_t>& out) {
+  out.clear();
+  std::span<const PatientEvents::Group> groups = events.groups();
+  for (uint32_t g = 0; g < groups.size(); ++g) {
+    if (mask == nullptr || (*mask)[groups[g].kind]) out.push_back(g);
   }
 }
 
@@ -98,17 +77,14 @@ struct Node {
 // One thread's working memory, reset for each patient.
 struct Scratch {
   std::vector<Days> candidates;
-  std::vector<uint8_t> entry_table;
-  // Per events criterion and patient: its kind filter once needed, how often it was
-  // evaluated, and (from the second time, or at once with a value filter) the dates of the
-  // patient's events it matches, window aside: a criterion met again for other candidates is
-  // answered by two binary searches instead of a scan.
+  std::vector<uint32_t> entry_groups;
+  // Per events criterion and patient, once needed: the groups of the kinds it wants, and with
+  // a value filter the sorted dates of the events that pass it (then each candidate costs
+  // two binary searches).
   struct Matches {
-    bool filtered = false;
-    KindFilter filter;
-    std::vector<uint8_t> table;
-    uint32_t uses = 0;
-    bool built = false;
+    bool ready = false;
+    std::vector<uint32_t> groups;
+    bool valued = false;
     std::vector<Days> dates;
   };
   std::vector<Matches> matches;
@@ -144,12 +120,11 @@ class Evaluator {
   // one candidate satisfies; `index_date` gets the earliest candidate satisfying them all.
   int Evaluate(const IndexPatient& p, Days& index_date, Scratch& scratch) const {
     std::vector<Days>& candidates = scratch.candidates;
-    Candidates(p, candidates, scratch.entry_table);
+    Candidates(p, candidates, scratch.entry_groups);
     if (candidates.empty()) return -1;
     for (Scratch::Matches& m : scratch.matches) {
-      m.filtered = false;
-      m.uses = 0;
-      m.built = false;
+      m.ready = false;
+      m.valued = false;
     }
     int best = 0;
     const int rules = static_cast<int>(rules_.size());
@@ -205,47 +180,29 @@ class Evaluator {
   }
 
   void Candidates(const IndexPatient& p, std::vector<Days>& dates,
-                  std::vector<uint8_t>& table) const {
+                  std::vector<uint32_t>& groups) const {
     dates.clear();
     const Entry& entry = cohort_.entry;
-    const KindFilter filter = FilterFor(entry_kinds_, p.events, table);
-    if (filter.none) return;
-    std::span<const Days> all = p.events.dates();  // sorted
-    size_t begin = 0, end = all.size();
-    // Every occurrence: only the dates `between` can be candidates (the first occurrence is
-    // looked for everywhere, then checked).
-    if (!entry.first && entry.from) {
-      begin =
-          static_cast<size_t>(std::lower_bound(all.begin(), all.end(), *entry.from) - all.begin());
-    }
-    if (!entry.first && entry.to) {
-      end = static_cast<size_t>(
-          std::upper_bound(all.begin() + static_cast<ptrdiff_t>(begin), all.end(), *entry.to) -
-          all.begin());
-    }
-    WithKindIds(p.events, [&](const auto* ids) {
-      if (entry.first) {
-        for (size_t i = begin; i < end; ++i) {
-          if (filter.table != nullptr && !filter.table[ids[i]]) continue;
-          dates.push_back(all[i]);
-          break;
-        }
-      } else if (filter.table == nullptr) {
-        dates.assign(all.begin() + static_cast<ptrdiff_t>(begin),
-                     all.begin() + static_cast<ptrdiff_t>(end));
-      } else {
-        // Without branches: each date is written, and kept when its kind matches.
-        dates.resize(end - begin);
-        size_t n = 0;
-        for (size_t i = begin; i < end; ++i) {
-          dates[n] = all[i];
-          n += filter.table[ids[i]];
-        }
-        dates.resize(n);
+    MatchingGroups(entry_kinds_, p.events, groups);
+    if (groups.empty()) return;
+    std::span<const Days> all = p.events.dates();  // sorted within each group
+    if (entry.first) {
+      // The earliest event of the kinds wanted: the earliest first date of their groups.
+      Days first = std::numeric_limits<Days>::max();
+      for (uint32_t g : groups) first = std::min(first, all[p.events.GroupBegin(g)]);
+      dates.push_back(first);
+    } else {
+      // Every occurrence: only the dates `between` can be candidates.
+      for (uint32_t g : groups) {
+        auto begin = all.begin() + p.events.GroupBegin(g);
+        auto end = all.begin() + p.events.groups()[g].end;
+        if (entry.from) begin = std::lower_bound(begin, end, *entry.from);
+        if (entry.to) end = std::upper_bound(begin, end, *entry.to);
+        dates.insert(dates.end(), begin, end);
       }
-    });
-    dates.erase(std::unique(dates.begin(), dates.end()), dates.end());
-    if (dates.empty()) return;
+      if (groups.size() > 1) std::sort(dates.begin(), dates.end());
+      dates.erase(std::unique(dates.begin(), dates.end()), dates.end());
+    }
     std::vector<Period> periods;
     if (entry.prior_observation_days > 0) periods = Periods(p);
     std::erase_if(dates, [&](Days d) {
@@ -322,87 +279,51 @@ class Evaluator {
     return count >= ec.at_least && (!ec.at_most || count <= *ec.at_most);
   }
 
+  // Counts the events of the kinds wanted in the window (group by group, by binary search),
+  // or with a value filter the dates that pass it.
   static bool HoldsEvents(const Node& node, const IndexPatient& p, Days index, Scratch& scratch) {
     const EventsCriterion& ec = node.criterion->events;
     Scratch::Matches& m = scratch.matches[node.slot];
-    if (!m.filtered) {
-      m.filter = FilterFor(node.kinds, p.events, m.table);
-      m.filtered = true;
+    if (!m.ready) {
+      MatchingGroups(node.kinds, p.events, m.groups);
+      m.ready = true;
     }
-    if (m.filter.none) return CountIsRight(ec, 0);
-    // A value filter is checked on the list at once (a window scan would need the rank of its
-    // first value); otherwise the list pays off from the second use.
-    if (!m.built && (++m.uses >= 2 || !ec.value.empty())) {
-      MatchingDates(ec, m.filter, p.events, m.dates);
-      m.built = true;
-    }
-    if (!m.built) return HoldsEventsByScan(ec, m.filter, p.events, index);
-    auto first = m.dates.begin(), last = m.dates.end();
-    if (ec.window_start) first = std::lower_bound(first, last, index + *ec.window_start);
-    if (ec.window_end) last = std::upper_bound(first, last, index + *ec.window_end);
-    return CountIsRight(ec, last - first);
-  }
-
-  // The dates of the events that an events criterion matches, its window aside.
-  static void MatchingDates(const EventsCriterion& ec, const KindFilter& filter,
-                            const PatientEvents& events, std::vector<Days>& out) {
-    std::span<const Days> dates = events.dates();
-    out.clear();
-    if (ec.value.empty() && filter.table == nullptr) {
-      out.assign(dates.begin(), dates.end());
-      return;
-    }
-    WithKindIds(events, [&](const auto* ids) {
-      if (ec.value.empty()) {
-        out.resize(dates.size());
-        size_t n = 0;
-        for (size_t i = 0; i < dates.size(); ++i) {
-          out[n] = dates[i];
-          n += filter.table[ids[i]];
-        }
-        out.resize(n);
-        return;
-      }
-      // Only the events with a value can pass a value filter: their bits are walked.
-      std::span<const double> values = events.values();
-      std::span<const uint64_t> words = events.value_words();
-      uint32_t value_rank = 0;
-      for (size_t w = 0; w < words.size(); ++w) {
-        for (uint64_t bits = words[w]; bits != 0; bits &= bits - 1) {
-          size_t i = w * 64 + static_cast<size_t>(std::countr_zero(bits));
-          double value = values[value_rank++];
-          if (filter.table != nullptr && !filter.table[ids[i]]) continue;
-          if (ec.value.Passes(value)) out.push_back(dates[i]);
-        }
-      }
-    });
-  }
-
-  // The criterion counted on the events in its window (no value filter).
-  static bool HoldsEventsByScan(const EventsCriterion& ec, const KindFilter& filter,
-                                const PatientEvents& events, Days index) {
-    std::span<const Days> dates = events.dates();  // sorted
-    auto first = dates.begin(), last = dates.end();
-    if (ec.window_start) first = std::lower_bound(first, last, index + *ec.window_start);
-    if (ec.window_end) last = std::upper_bound(first, last, index + *ec.window_end);
-    const auto begin = static_cast<size_t>(first - dates.begin());
-    const auto end = static_cast<size_t>(last - dates.begin());
-    if (filter.table == nullptr) return CountIsRight(ec, static_cast<int64_t>(end - begin));
-    bool holds = false;
-    WithKindIds(events, [&](const auto* ids) {
+    auto count_in = [&](auto begin, auto end) -> int64_t {
+      if (ec.window_start) begin = std::lower_bound(begin, end, index + *ec.window_start);
+      if (ec.window_end) end = std::upper_bound(begin, end, index + *ec.window_end);
+      return end - begin;
+    };
+    if (ec.value.empty()) {
+      std::span<const Days> dates = p.events.dates();
       int64_t count = 0;
-      for (size_t i = begin; i < end; ++i) {
-        if (!filter.table[ids[i]]) continue;
-        ++count;
-        if (ec.at_most && count > *ec.at_most) return;  // holds stays false
-        if (!ec.at_most && count >= ec.at_least) {
-          holds = true;
-          return;
-        }
+      for (uint32_t g : m.groups) {
+        count += count_in(dates.begin() + p.events.GroupBegin(g),
+                          dates.begin() + p.events.groups()[g].end);
       }
-      holds = CountIsRight(ec, count);
-    });
-    return holds;
+      return CountIsRight(ec, count);
+    }
+    if (!m.valued) {
+      PassingDates(ec, m.groups, p.events, m.dates);
+      m.valued = true;
+    }
+    return CountIsRight(ec, count_in(m.dates.begin(), m.dates.end()));
+  }
+
+  // The dates of the events of `groups` whose value passes the criterion's filter, sorted.
+  static void PassingDates(const EventsCriterion& ec, const std::vector<uint32_t>& groups,
+                           const PatientEvents& events, std::vector<Days>& out) {
+    out.clear();
+    std::span<const Days> dates = events.dates();
+    std::span<const double> values = events.values();
+    for (uint32_t g : groups) {
+      const uint32_t begin = events.GroupBegin(g), end = events.groups()[g].end;
+      uint32_t value_rank = events.ValuesBefore(begin);
+      for (uint32_t i = begin; i < end; ++i) {
+        if (!events.has_value(i)) continue;  // no value fails a value filter
+        if (ec.value.Passes(values[value_rank++])) out.push_back(dates[i]);
+      }
+    }
+    if (groups.size() > 1) std::sort(out.begin(), out.end());
   }
 
   const Cohort& cohort_;

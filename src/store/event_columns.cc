@@ -23,6 +23,14 @@ uint64_t KindHash(domain::Domain domain, uint32_t source, uint32_t unit,
   return h ^ (h >> 31);
 }
 
+constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
+
+// A total order on values in which no value (NaN) comes first.
+bool ValueBefore(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && !std::isnan(b);
+  return a < b;
+}
+
 }  // namespace
 
 bool EventKinds::Equals(uint32_t id, domain::Domain domain, uint32_t source, uint32_t unit,
@@ -74,12 +82,20 @@ size_t EventKinds::MemoryBytes() const {
          hashes_.capacity() * sizeof(uint64_t) + table_.capacity() * sizeof(uint32_t);
 }
 
+bool PatientEvents::RowBefore(const Row& a, const Row& b) {
+  if (a.kind != b.kind) return a.kind < b.kind;
+  if (a.date != b.date) return a.date < b.date;
+  if (a.resource_key != b.resource_key) return a.resource_key < b.resource_key;
+  if (a.end_date != b.end_date) return a.end_date < b.end_date;
+  return ValueBefore(a.value, b.value);
+}
+
 PatientEvents::PatientEvents(PatientEvents&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)),
+      groups_(std::exchange(other.groups_, 0)),
       values_(std::exchange(other.values_, 0)),
       ends_(std::exchange(other.ends_, 0)),
-      palette_(std::exchange(other.palette_, 0)),
       tail_(std::exchange(other.tail_, 0)) {}
 
 PatientEvents& PatientEvents::operator=(PatientEvents&& other) noexcept {
@@ -87,57 +103,46 @@ PatientEvents& PatientEvents::operator=(PatientEvents&& other) noexcept {
     ::operator delete(data_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    groups_ = std::exchange(other.groups_, 0);
     values_ = std::exchange(other.values_, 0);
     ends_ = std::exchange(other.ends_, 0);
-    palette_ = std::exchange(other.palette_, 0);
     tail_ = std::exchange(other.tail_, 0);
   }
   return *this;
 }
 
-PatientEvents PatientEvents::Pack(std::span<const Row> rows, std::vector<uint32_t>& palette) {
+PatientEvents PatientEvents::Pack(std::span<const Row> rows) {
   PatientEvents out;
   if (rows.empty()) return out;
   P4DP_ASSERT(rows.size() < (uint64_t{1} << 28));
+  P4DP_DASSERT(std::is_sorted(rows.begin(), rows.end(), RowBefore));
   const auto n = static_cast<uint32_t>(rows.size());
   out.size_ = n;
-  palette.clear();
-  for (const Row& r : rows) {
-    if (!std::isnan(r.value)) ++out.values_;
-    if (r.end_date != kNoDay) ++out.ends_;
-    palette.push_back(r.kind);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!std::isnan(rows[i].value)) ++out.values_;
+    if (rows[i].end_date != kNoDay) ++out.ends_;
+    if (i == 0 || rows[i].kind != rows[i - 1].kind) ++out.groups_;
   }
-  std::sort(palette.begin(), palette.end());
-  palette.erase(std::unique(palette.begin(), palette.end()), palette.end());
-  if (palette.size() <= kNarrowKindsMax) out.palette_ = static_cast<uint32_t>(palette.size());
-  const size_t palette_offset = out.EndsOffset() + size_t{4} * out.ends_;
-  out.tail_ = static_cast<uint32_t>((palette_offset + size_t{4} * out.palette_ + 7) / 8 * 8);
-  const size_t bytes = out.MemoryBytes();
+  out.tail_ = static_cast<uint32_t>(
+      (out.DatesOffset() + size_t{4} * n + size_t{4} * out.ends_ + 7) / 8 * 8);
   // Raw storage (each region is then only accessed as its own type); the bitmaps are zeroed
   // because they are only set below.
-  out.data_ = static_cast<std::byte*>(::operator new(bytes));
-  Days* dates = reinterpret_cast<Days*>(out.data_);
-  uint8_t* local = reinterpret_cast<uint8_t*>(out.data_ + size_t{4} * n);
-  uint32_t* wide = reinterpret_cast<uint32_t*>(out.data_ + size_t{4} * n);
-  Days* ends = reinterpret_cast<Days*>(out.data_ + out.EndsOffset());
-  if (out.narrow()) {
-    std::memcpy(out.data_ + palette_offset, palette.data(), size_t{4} * out.palette_);
-  }
+  out.data_ = static_cast<std::byte*>(::operator new(out.MemoryBytes()));
+  Group* groups = reinterpret_cast<Group*>(out.data_);
+  Days* dates = reinterpret_cast<Days*>(out.data_ + out.DatesOffset());
+  Days* ends = dates + n;
   uint64_t* keys = reinterpret_cast<uint64_t*>(out.data_ + out.tail_);
   double* values = reinterpret_cast<double*>(keys + n);
   auto* value_bits = const_cast<uint64_t*>(out.value_bits());
   auto* end_bits = const_cast<uint64_t*>(out.end_bits());
   if (value_bits != nullptr) std::memset(value_bits, 0, BitWords(n) * sizeof(uint64_t));
   if (end_bits != nullptr) std::memset(end_bits, 0, BitWords(n) * sizeof(uint64_t));
+  uint32_t g = 0;
   for (uint32_t i = 0; i < n; ++i) {
     const Row& r = rows[i];
+    if (i > 0 && r.kind != rows[i - 1].kind) ++g;
+    groups[g] = {r.kind, i + 1};
     dates[i] = r.date;
-    if (out.narrow()) {
-      local[i] = static_cast<uint8_t>(std::lower_bound(palette.begin(), palette.end(), r.kind) -
-                                      palette.begin());
-    } else {
-      wide[i] = r.kind;
-    }
     keys[i] = r.resource_key;
     if (!std::isnan(r.value)) {
       value_bits[i / 64] |= uint64_t{1} << (i % 64);
@@ -158,19 +163,18 @@ size_t PatientEvents::MemoryBytes() const {
   return tail_ + words * sizeof(uint64_t);
 }
 
-std::span<const uint8_t> PatientEvents::local_kinds() const {
-  if (!narrow()) return {};
-  return {reinterpret_cast<const uint8_t*>(data_ + size_t{4} * size_), size_};
-}
-
-std::span<const uint32_t> PatientEvents::palette() const {
-  if (!narrow()) return {};
-  return {reinterpret_cast<const uint32_t*>(data_ + EndsOffset() + size_t{4} * ends_), palette_};
-}
-
-std::span<const uint32_t> PatientEvents::wide_kinds() const {
-  if (narrow() || size_ == 0) return {};
-  return {reinterpret_cast<const uint32_t*>(data_ + size_t{4} * size_), size_};
+void PatientEvents::AppendRows(std::vector<Row>& out) const {
+  std::span<const Days> d = dates(), e = end_dates();
+  std::span<const uint64_t> keys = resource_keys();
+  std::span<const double> v = values();
+  uint32_t value_rank = 0, end_rank = 0, i = 0;
+  for (const Group& group : groups()) {
+    for (; i < group.end; ++i) {
+      double value = has_value(i) ? v[value_rank++] : kNoValue;
+      Days end = has_end_date(i) ? e[end_rank++] : kNoDay;
+      out.push_back({d[i], end, group.kind, value, keys[i]});
+    }
+  }
 }
 
 uint32_t PatientEvents::Rank(const uint64_t* bits, uint32_t i) {
@@ -184,41 +188,36 @@ uint32_t PatientEvents::Rank(const uint64_t* bits, uint32_t i) {
 }
 
 double PatientEvents::value(uint32_t i) const {
-  return has_value(i) ? values()[ValuesBefore(i)] : std::numeric_limits<double>::quiet_NaN();
+  return has_value(i) ? values()[ValuesBefore(i)] : kNoValue;
 }
 
 Days PatientEvents::end_date(uint32_t i) const {
   return has_end_date(i) ? end_dates()[EndsBefore(i)] : kNoDay;
 }
 
-PatientEvents::Row PatientEvents::row(uint32_t i, domain::Domain domain) const {
-  return {dates()[i], end_date(i), kind(i), domain, value(i), resource_keys()[i]};
-}
-
-IndexEvent EventRange::Iterator::operator*() const {
-  const PatientEvents& e = *events_;
-  EventKind kind = (*kinds_)[e.kind(i_)];
-  return {e.dates()[i_],
-          e.has_end_date(i_) ? e.end_dates()[end_rank_] : kNoDay,
-          kind.domain,
-          kind.unit,
-          kind.source,
-          e.has_value(i_) ? e.values()[value_rank_] : std::numeric_limits<double>::quiet_NaN(),
-          kind.codes,
-          e.resource_keys()[i_]};
-}
-
-EventRange::Iterator& EventRange::Iterator::operator++() {
-  if (events_->has_value(i_)) ++value_rank_;
-  if (events_->has_end_date(i_)) ++end_rank_;
-  ++i_;
-  return *this;
-}
-
-IndexEvent EventRange::operator[](uint32_t i) const {
-  EventKind kind = (*kinds_)[events_->kind(i)];
-  return {events_->dates()[i], events_->end_date(i), kind.domain, kind.unit,
-          kind.source,         events_->value(i),    kind.codes,  events_->resource_keys()[i]};
+EventRange::EventRange(const PatientEvents& events, const EventKinds& kinds) {
+  std::vector<PatientEvents::Row> rows;
+  rows.reserve(events.size());
+  events.AppendRows(rows);
+  events_.reserve(rows.size());
+  for (const PatientEvents::Row& r : rows) {
+    EventKind kind = kinds[r.kind];
+    events_.push_back({r.date, r.end_date, kind.domain, kind.unit, kind.source, r.value, kind.codes,
+                       r.resource_key});
+  }
+  std::sort(events_.begin(), events_.end(), [](const IndexEvent& a, const IndexEvent& b) {
+    if (a.date != b.date) return a.date < b.date;
+    if (a.domain != b.domain) return a.domain < b.domain;
+    if (a.resource_key != b.resource_key) return a.resource_key < b.resource_key;
+    if (!std::equal(a.codes.begin(), a.codes.end(), b.codes.begin(), b.codes.end())) {
+      return std::lexicographical_compare(a.codes.begin(), a.codes.end(), b.codes.begin(),
+                                          b.codes.end());
+    }
+    if (a.source != b.source) return a.source < b.source;
+    if (a.unit != b.unit) return a.unit < b.unit;
+    if (a.end_date != b.end_date) return a.end_date < b.end_date;
+    return ValueBefore(a.value, b.value);
+  });
 }
 
 }  // namespace p4dp::store

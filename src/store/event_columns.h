@@ -1,8 +1,9 @@
-// How the in-memory index holds events, read-optimised: each patient's events in columns of
-// one allocation (PatientEvents), and what many events share (domain, source, unit and code
-// list) interned once in a dictionary (EventKinds) that events refer to by a 4-byte kind id.
-// Values and end dates are kept only for the events that have them. About 20 bytes an event;
-// the cohort engine scans just the dates and kinds columns.
+// How the in-memory index holds events, read-optimised: what many events share (domain,
+// source, unit and code list) is interned once in a dictionary (EventKinds) and numbered (a
+// kind id); each patient's events are in columns of one allocation (PatientEvents), grouped by
+// kind and sorted by date within a group, so that the cohort engine reaches the events of the
+// kinds it wants by a binary search in their group without reading the others. Values and end
+// dates are kept only for the events that have them. About 17 bytes an event.
 // Not thread-safe: the Index owns both, and the Warehouse guards the Index.
 #pragma once
 
@@ -60,7 +61,7 @@ class EventKinds {
   std::vector<uint32_t> table_;   // open addressing: id + 1, 0 = empty slot
 };
 
-// One event with every field: what readers see (Index::Events) and what Apply stages.
+// One event with every field, as readers see it (Index::Events).
 struct IndexEvent {
   Days date = 0;
   Days end_date = kNoDay;
@@ -72,30 +73,32 @@ struct IndexEvent {
   uint64_t resource_key = 0;
 };
 
-// One patient's events in columns, in one allocation, in the order they were packed (the
-// index keeps them sorted by date first, see index.cc). Move-only; immutable once packed
-// (the index re-packs a patient whose events change).
-//
-// Kinds: a patient has few distinct kinds (tens), so when it has at most kNarrowKindsMax, its
-// distinct kinds are listed once (palette(), sorted) and each event holds a 1-byte local id
-// into that list (local_kinds()); otherwise each event holds its kind id (wide_kinds()).
+// One patient's events in columns, in one allocation. Events are grouped by kind (groups in
+// increasing kind id) and each group is sorted by date, then resource key, end date and value
+// (RowBefore): an order that does not depend on the order of arrival. Move-only; immutable
+// once packed (the index re-packs a patient whose events change).
 class PatientEvents {
  public:
-  static constexpr uint32_t kNarrowKindsMax = 256;
-
   // An event as packed: its kind interned, its value NaN if none, its end kNoDay if none.
   struct Row {
     Days date = 0;
     Days end_date = kNoDay;
     uint32_t kind = 0;
-    domain::Domain domain = domain::Domain::kObservation;  // = the kind's, kept for sorting
     double value = std::numeric_limits<double>::quiet_NaN();
     uint64_t resource_key = 0;
   };
+  // The order of events in a PatientEvents.
+  static bool RowBefore(const Row& a, const Row& b);
+
+  // The events of one kind: positions [end of the previous group, end).
+  struct Group {
+    uint32_t kind = 0;
+    uint32_t end = 0;
+  };
 
   PatientEvents() = default;
-  // `scratch` is working memory (kept by the caller to reuse it).
-  static PatientEvents Pack(std::span<const Row> rows, std::vector<uint32_t>& scratch);
+  // Requires `rows` sorted by RowBefore.
+  static PatientEvents Pack(std::span<const Row> rows);
   PatientEvents(PatientEvents&& other) noexcept;
   PatientEvents& operator=(PatientEvents&& other) noexcept;
   PatientEvents(const PatientEvents&) = delete;
@@ -104,14 +107,11 @@ class PatientEvents {
 
   uint32_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  std::span<const Days> dates() const { return {reinterpret_cast<const Days*>(data_), size_}; }
-
-  bool narrow() const { return palette_ != 0; }
-  std::span<const uint8_t> local_kinds() const;  // narrow(): one per event
-  std::span<const uint32_t> palette() const;     // narrow(): the distinct kinds, sorted
-  std::span<const uint32_t> wide_kinds() const;  // !narrow(): one per event
-  uint32_t kind(uint32_t i) const {
-    return narrow() ? palette()[local_kinds()[i]] : wide_kinds()[i];
+  std::span<const Group> groups() const { return {reinterpret_cast<const Group*>(data_), groups_}; }
+  uint32_t GroupBegin(size_t g) const { return g == 0 ? 0 : groups()[g - 1].end; }
+  // In group order: sorted within each group.
+  std::span<const Days> dates() const {
+    return {reinterpret_cast<const Days*>(data_ + DatesOffset()), size_};
   }
   std::span<const uint64_t> resource_keys() const {
     return {reinterpret_cast<const uint64_t*>(data_ + tail_), size_};
@@ -120,10 +120,6 @@ class PatientEvents {
   // Values: values() holds those of the events that have one, in event order; the value of
   // event i, if has_value(i), is values()[ValuesBefore(i)]. ValuesBefore costs i / 64 steps.
   bool has_value(uint32_t i) const { return Bit(value_bits(), i); }
-  // The bitmap of the events with a value (bit i % 64 of word i / 64); empty if none has one.
-  std::span<const uint64_t> value_words() const {
-    return values_ == 0 ? std::span<const uint64_t>() : std::span(value_bits(), BitWords(size_));
-  }
   std::span<const double> values() const {
     return {reinterpret_cast<const double*>(data_ + tail_) + size_, values_};
   }
@@ -132,28 +128,27 @@ class PatientEvents {
   // End dates, likewise.
   bool has_end_date(uint32_t i) const { return Bit(end_bits(), i); }
   std::span<const Days> end_dates() const {
-    return {reinterpret_cast<const Days*>(data_ + EndsOffset()), ends_};
+    return {reinterpret_cast<const Days*>(data_ + DatesOffset()) + size_, ends_};
   }
   uint32_t EndsBefore(uint32_t i) const { return Rank(end_bits(), i); }
   Days end_date(uint32_t i) const;  // kNoDay if none
 
-  Row row(uint32_t i, domain::Domain domain) const;
-  // Starts loading the dates and kinds (for loops over many patients, a few ahead).
+  // Appends every event, in order.
+  void AppendRows(std::vector<Row>& out) const;
+  // Starts loading the group table and the first dates (for loops over many patients, a few
+  // patients ahead).
   void Prefetch() const {
-    const size_t bytes = EndsOffset();
-    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(data_ + b);
+    if (data_ == nullptr) return;
+    for (size_t b = 0; b < DatesOffset() + 64; b += 64) __builtin_prefetch(data_ + b);
   }
   size_t MemoryBytes() const;
 
  private:
   static size_t BitWords(uint32_t n) { return (n + 63) / 64; }
-  // Layout, in bytes: dates (4 each), kinds (1 or 4 each), end dates (4 each, from a multiple
-  // of 4), the palette (4 each); then from tail_ (a multiple of 8): resource keys and values
-  // (8 each), the value bitmap, the end date bitmap (a bitmap only when some event has the
-  // field).
-  size_t EndsOffset() const {
-    return (size_t{4} * size_ + (narrow() ? size_ : size_t{4} * size_) + 3) / 4 * 4;
-  }
+  // Layout, in bytes: the groups (8 each), dates and end dates (4 each); then from tail_ (a
+  // multiple of 8): resource keys and values (8 each), the value bitmap and the end date
+  // bitmap (each only when some event has the field).
+  size_t DatesOffset() const { return size_t{8} * groups_; }
   const uint64_t* value_bits() const {
     if (values_ == 0) return nullptr;
     return reinterpret_cast<const uint64_t*>(data_ + tail_) + size_ + values_;
@@ -170,47 +165,26 @@ class PatientEvents {
 
   std::byte* data_ = nullptr;
   uint32_t size_ = 0;
-  uint32_t values_ = 0;   // events with a value
-  uint32_t ends_ = 0;     // events with an end date
-  uint32_t palette_ = 0;  // distinct kinds when narrow, else 0
-  uint32_t tail_ = 0;     // byte offset of the 8-byte columns
+  uint32_t groups_ = 0;
+  uint32_t values_ = 0;  // events with a value
+  uint32_t ends_ = 0;    // events with an end date
+  uint32_t tail_ = 0;    // byte offset of the 8-byte columns
 };
 
-// A patient's events as IndexEvent values, in order (what export, statistics and tests read;
-// the engine reads the columns).
+// A patient's events with every field, sorted by date, then domain, resource key, codes,
+// source, unit, end date and value (what export, statistics and tests read; the engine reads
+// the columns). Built by Index::Events; holds views into the index's kinds.
 class EventRange {
  public:
-  EventRange(const PatientEvents& events, const EventKinds& kinds)
-      : events_(&events), kinds_(&kinds) {}
-
-  class Iterator {
-   public:
-    using value_type = IndexEvent;
-    using difference_type = std::ptrdiff_t;
-    IndexEvent operator*() const;
-    Iterator& operator++();
-    bool operator==(const Iterator& other) const { return i_ == other.i_; }
-
-   private:
-    friend class EventRange;
-    Iterator(const PatientEvents* events, const EventKinds* kinds, uint32_t i)
-        : events_(events), kinds_(kinds), i_(i) {}
-    const PatientEvents* events_;
-    const EventKinds* kinds_;
-    uint32_t i_;
-    uint32_t value_rank_ = 0;  // events with a value before event i_
-    uint32_t end_rank_ = 0;    // events with an end date before event i_
-  };
-
-  Iterator begin() const { return {events_, kinds_, 0}; }
-  Iterator end() const { return {events_, kinds_, events_->size()}; }
-  uint32_t size() const { return events_->size(); }
-  bool empty() const { return events_->empty(); }
-  IndexEvent operator[](uint32_t i) const;
+  EventRange(const PatientEvents& events, const EventKinds& kinds);
+  std::vector<IndexEvent>::const_iterator begin() const { return events_.begin(); }
+  std::vector<IndexEvent>::const_iterator end() const { return events_.end(); }
+  size_t size() const { return events_.size(); }
+  bool empty() const { return events_.empty(); }
+  const IndexEvent& operator[](size_t i) const { return events_[i]; }
 
  private:
-  const PatientEvents* events_;
-  const EventKinds* kinds_;
+  std::vector<IndexEvent> events_;
 };
 
 }  // namespace p4dp::store

@@ -1,8 +1,6 @@
 #include "store/index.h"
 
 #include <algorithm>
-#include <bit>
-#include <cmath>
 #include <limits>
 #include <span>
 
@@ -30,18 +28,11 @@ std::vector<uint32_t> CodesOfKinds(std::vector<uint32_t> kinds, const EventKinds
   return codes;
 }
 
-constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
-
-// The kinds of a patient's events (repeats allowed).
+// The kinds of a patient's events.
 std::vector<uint32_t> KindsOf(const PatientEvents& events) {
-  if (events.narrow()) return {events.palette().begin(), events.palette().end()};
-  return {events.wide_kinds().begin(), events.wide_kinds().end()};
-}
-
-// A total order on values in which no value (NaN) comes first.
-bool ValueBefore(double a, double b) {
-  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && !std::isnan(b);
-  return a < b;
+  std::vector<uint32_t> kinds;
+  for (const PatientEvents::Group& g : events.groups()) kinds.push_back(g.kind);
+  return kinds;
 }
 
 }  // namespace
@@ -63,34 +54,15 @@ domain::PatientIndex Index::PatientFor(const domain::PatientKey& key) {
   return it->second;
 }
 
-// Date, domain, resource key and codes, as before events were in columns; then the other
-// fields, so that events equal in those four still have one order whatever their arrival.
-bool Index::EventBefore(const PatientEvents::Row& a, const PatientEvents::Row& b) const {
-  if (a.date != b.date) return a.date < b.date;
-  if (a.domain != b.domain) return a.domain < b.domain;
-  if (a.resource_key != b.resource_key) return a.resource_key < b.resource_key;
-  if (a.kind != b.kind) {
-    EventKind ka = kinds_[a.kind], kb = kinds_[b.kind];
-    if (!std::equal(ka.codes.begin(), ka.codes.end(), kb.codes.begin(), kb.codes.end())) {
-      return std::lexicographical_compare(ka.codes.begin(), ka.codes.end(), kb.codes.begin(),
-                                          kb.codes.end());
-    }
-    if (ka.source != kb.source) return ka.source < kb.source;
-    if (ka.unit != kb.unit) return ka.unit < kb.unit;
-  }
-  if (a.end_date != b.end_date) return a.end_date < b.end_date;
-  return ValueBefore(a.value, b.value);
-}
-
 void Index::Stage(domain::PatientIndex p, const EventRecord& e) {
   uint32_t kind = kinds_.Intern(e.domain, e.source, e.unit, {e.codes.begin(), e.codes.end()});
-  staged_.push_back({p, {e.date, e.end_date, kind, e.domain, e.value, e.resource_key}});
+  staged_.push_back({p, {e.date, e.end_date, kind, e.value, e.resource_key}});
 }
 
 void Index::Repack() {
   if (staged_.empty() && removals_.empty()) return;
   std::sort(staged_.begin(), staged_.end(), [&](const Staged& a, const Staged& b) {
-    return a.patient != b.patient ? a.patient < b.patient : EventBefore(a.row, b.row);
+    return a.patient != b.patient ? a.patient < b.patient : PatientEvents::RowBefore(a.row, b.row);
   });
   std::sort(removals_.begin(), removals_.end(), [](const Removal& a, const Removal& b) {
     return a.patient != b.patient ? a.patient < b.patient : a.resource_key < b.resource_key;
@@ -127,30 +99,20 @@ void Index::RepackPatient(domain::PatientIndex p, std::span<const Staged> added,
   std::vector<PatientEvents::Row>& rows = rows_;
   rows.clear();
   rows.reserve(events.size() + added.size());
-  std::span<const Days> dates = events.dates(), ends = events.end_dates();
-  std::span<const uint64_t> keys = events.resource_keys();
-  std::span<const double> values = events.values();
-  uint32_t value_rank = 0, end_rank = 0;
+  events.AppendRows(rows);
   int64_t dropped = 0;
-  for (uint32_t k = 0; k < events.size(); ++k) {
-    double value = events.has_value(k) ? values[value_rank++] : kNoValue;
-    Days end = events.has_end_date(k) ? ends[end_rank++] : kNoDay;
-    if (!removed_keys.empty() &&
-        std::binary_search(removed_keys.begin(), removed_keys.end(), keys[k])) {
-      ++dropped;
-      continue;
-    }
-    const uint32_t kind = events.kind(k);
-    rows.push_back({dates[k], end, kind, kinds_.domain(kind), value, keys[k]});
+  if (!removed_keys.empty()) {
+    dropped = static_cast<int64_t>(std::erase_if(rows, [&](const PatientEvents::Row& r) {
+      return std::binary_search(removed_keys.begin(), removed_keys.end(), r.resource_key);
+    }));
   }
   if (dropped == 0 && added.empty()) return;
+  // Both sorted: merged.
   const auto kept = static_cast<std::ptrdiff_t>(rows.size());
   for (const Staged& s : added) rows.push_back(s.row);
-  std::inplace_merge(
-      rows.begin(), rows.begin() + kept, rows.end(),
-      [&](const PatientEvents::Row& a, const PatientEvents::Row& b) { return EventBefore(a, b); });
+  std::inplace_merge(rows.begin(), rows.begin() + kept, rows.end(), PatientEvents::RowBefore);
   events_ += static_cast<int64_t>(added.size()) - dropped;
-  events = PatientEvents::Pack(rows, scratch_palette_);
+  events = PatientEvents::Pack(rows);
 
   auto add = [&](uint32_t c) {
     if (c >= by_code_.size()) by_code_.resize(c + 1);

@@ -25,9 +25,7 @@ namespace p4dp::store {
 struct IndexPatient {
   domain::PatientKey key;
   std::optional<PatientRecord> row;  // the winning Patient resource, if any
-  // Sorted by date, then domain, resource key, codes (and the other fields, so that the order
-  // never depends on the order of arrival).
-  PatientEvents events;
+  PatientEvents events;              // grouped by kind, by date within a group
 };
 
 // What the index holds in memory, in bytes (allocated sizes, not counting the allocator's own
@@ -78,7 +76,8 @@ class Index {
 
   size_t patient_count() const { return patients_.size(); }
   const IndexPatient& patient(domain::PatientIndex i) const { return patients_[i]; }
-  // A patient's events with every field (the columns are in patient(i).events).
+  // A patient's events with every field, sorted by date (the columns are in
+  // patient(i).events). Builds them: O(events of the patient).
   EventRange Events(domain::PatientIndex i) const { return {patients_[i].events, kinds_}; }
   const EventKinds& kinds() const { return kinds_; }
   std::optional<domain::PatientIndex> Find(const domain::PatientKey& key) const;
@@ -117,7 +116,6 @@ class Index {
   void Repack();
   void RepackPatient(domain::PatientIndex p, std::span<const Staged> added,
                      std::span<const Removal> removed);
-  bool EventBefore(const PatientEvents::Row& a, const PatientEvents::Row& b) const;
 
   std::vector<IndexPatient> patients_;
   std::unordered_map<domain::PatientKey, domain::PatientIndex, PatientKeyHasher> by_key_;
@@ -132,7 +130,6 @@ class Index {
   std::vector<Removal> removals_;
   std::vector<PatientEvents::Row> rows_;
   std::vector<uint64_t> scratch_keys_;
-  std::vector<uint32_t> scratch_palette_;
   int64_t events_ = 0;
   bool with_events_ = true;
 };

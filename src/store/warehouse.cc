@@ -456,13 +456,10 @@ Result<Stats> Warehouse::ComputeStats() {
   for (domain::PatientIndex p = 0; p < index_.patient_count(); ++p) {
     const PatientEvents& events = index_.patient(p).events;
     if (!events.empty()) ++stats.patients_with_events;
-    if (events.narrow()) {
-      std::array<int64_t, PatientEvents::kNarrowKindsMax> by_local{};
-      for (uint8_t k : events.local_kinds()) ++by_local[k];
-      std::span<const uint32_t> palette = events.palette();
-      for (size_t k = 0; k < palette.size(); ++k) by_kind[palette[k]] += by_local[k];
-    } else {
-      for (uint32_t k : events.wide_kinds()) ++by_kind[k];
+    uint32_t begin = 0;
+    for (const PatientEvents::Group& g : events.groups()) {
+      by_kind[g.kind] += g.end - begin;
+      begin = g.end;
     }
   }
   for (uint32_t k = 0; k < kinds.size(); ++k) {
