@@ -169,6 +169,9 @@ TEST(Ingest, ForeignSyntheaDataIsStoredOrQuarantinedAndTheSummaryAddsUp) {
   EXPECT_GT(st["events_by_domain"]["condition"].get<int64_t>(), 100);
   EXPECT_GT(st["events_by_domain"]["drug"].get<int64_t>(), 100);
   EXPECT_GT(st["events_by_domain"]["immunization"].get<int64_t>(), 10);
+  // The memory of the loaded index and of the version map are reported.
+  EXPECT_GT(st["index_bytes"].get<int64_t>(), 16 * st["events"].get<int64_t>());
+  EXPECT_GT(st["version_map_bytes"].get<int64_t>(), 8 * st["resources"].get<int64_t>());
 }
 
 // Values from the synthetic input that must never reach any byte under DATA.
