@@ -96,19 +96,35 @@ PatientEvents::PatientEvents(PatientEvents&& other) noexcept
       groups_(std::exchange(other.groups_, 0)),
       values_(std::exchange(other.values_, 0)),
       ends_(std::exchange(other.ends_, 0)),
-      tail_(std::exchange(other.tail_, 0)) {}
+      tail_(std::exchange(other.tail_, 0)),
+      owned_(std::exchange(other.owned_, true)) {}
 
 PatientEvents& PatientEvents::operator=(PatientEvents&& other) noexcept {
   if (this != &other) {
-    ::operator delete(data_);
+    if (owned_) ::operator delete(data_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
     groups_ = std::exchange(other.groups_, 0);
     values_ = std::exchange(other.values_, 0);
     ends_ = std::exchange(other.ends_, 0);
     tail_ = std::exchange(other.tail_, 0);
+    owned_ = std::exchange(other.owned_, true);
   }
   return *this;
+}
+
+PatientEvents PatientEvents::CopyTo(std::byte* where) const {
+  PatientEvents copy;
+  if (size_ == 0) return copy;
+  std::memcpy(where, data_, MemoryBytes());
+  copy.data_ = where;
+  copy.size_ = size_;
+  copy.groups_ = groups_;
+  copy.values_ = values_;
+  copy.ends_ = ends_;
+  copy.tail_ = tail_;
+  copy.owned_ = false;
+  return copy;
 }
 
 PatientEvents PatientEvents::Pack(std::span<const Row> rows) {

@@ -76,7 +76,8 @@ struct IndexEvent {
 // One patient's events in columns, in one allocation. Events are grouped by kind (groups in
 // increasing kind id) and each group is sorted by date, then resource key, end date and value
 // (RowBefore): an order that does not depend on the order of arrival. Move-only; immutable
-// once packed (the index re-packs a patient whose events change).
+// once packed (the index re-packs a patient whose events change). Its memory is its own, or
+// (CopyTo) a part of a larger block that its owner keeps.
 class PatientEvents {
  public:
   // An event as packed: its kind interned, its value NaN if none, its end kNoDay if none.
@@ -103,7 +104,14 @@ class PatientEvents {
   PatientEvents& operator=(PatientEvents&& other) noexcept;
   PatientEvents(const PatientEvents&) = delete;
   PatientEvents& operator=(const PatientEvents&) = delete;
-  ~PatientEvents() { ::operator delete(data_); }
+  ~PatientEvents() {
+    if (owned_) ::operator delete(data_);
+  }
+  // A copy of the columns at `where` (MemoryBytes() bytes, 8-byte aligned), which the caller
+  // owns and keeps alive as long as the copy: how the index lays every patient's events out
+  // next to each other once they are loaded.
+  PatientEvents CopyTo(std::byte* where) const;
+  bool owns_memory() const { return owned_; }
 
   uint32_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -169,6 +177,7 @@ class PatientEvents {
   uint32_t values_ = 0;  // events with a value
   uint32_t ends_ = 0;    // events with an end date
   uint32_t tail_ = 0;    // byte offset of the 8-byte columns
+  bool owned_ = true;    // data_ was allocated by Pack (else it is in the caller's memory)
 };
 
 // A patient's events with every field, sorted by date, then domain, resource key, codes,

@@ -1,7 +1,11 @@
 #include "store/index.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
+#include <new>
 #include <span>
 
 #include "base/assert.h"
@@ -251,11 +255,52 @@ void Index::AddEventsOf(const Batch& batch) {
 
 void Index::EndEventsLoad() {
   P4DP_ASSERT(!with_events_);
+  Compact();
   with_events_ = true;
+}
+
+void Index::FreeDeleter::operator()(std::byte* p) const { std::free(p); }
+
+// Blocks of up to kArenaBytesMax, each filled with the events of consecutive patients; each
+// patient's own allocation is freed as soon as it is copied, so the peak stays near one block
+// above the events' size.
+void Index::Compact() {
+  constexpr size_t kArenaBytesMax = size_t{256} << 20;
+  constexpr size_t kHugePageBytes = size_t{2} << 20;
+  size_t p = 0;
+  while (p < patients_.size()) {
+    size_t bytes = 0, q = p;
+    for (; q < patients_.size(); ++q) {
+      const PatientEvents& events = patients_[q].events;
+      const size_t b = events.owns_memory() ? events.MemoryBytes() : 0;
+      if (q > p && bytes + b > kArenaBytesMax) break;
+      bytes += b;  // a multiple of 8
+    }
+    if (bytes > 0) {
+      const size_t size = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+      auto* arena = static_cast<std::byte*>(std::aligned_alloc(kHugePageBytes, size));
+      if (arena == nullptr) throw std::bad_alloc();
+      // Advice only: without transparent huge pages the block works the same.
+      (void)madvise(arena, size, MADV_HUGEPAGE);
+      size_t offset = 0;
+      for (size_t r = p; r < q; ++r) {
+        PatientEvents& events = patients_[r].events;
+        if (!events.owns_memory() || events.empty()) continue;
+        const size_t b = events.MemoryBytes();
+        events = events.CopyTo(arena + offset);
+        offset += b;
+      }
+      arenas_.emplace_back(arena);
+      arena_bytes_ += static_cast<int64_t>(size);
+    }
+    p = q;
+  }
 }
 
 void Index::DropEvents() {
   for (IndexPatient& p : patients_) p.events = PatientEvents();
+  arenas_.clear();
+  arena_bytes_ = 0;
   resources_.for_each_value([](Winner& w) { w.events_loaded = false; });
   by_code_.clear();
   kinds_ = EventKinds();
@@ -268,8 +313,9 @@ void Index::DropEvents() {
 IndexMemory Index::Memory() const {
   IndexMemory m;
   size_t bytes = patients_.capacity() * sizeof(IndexPatient);
+  bytes += static_cast<size_t>(arena_bytes_);
   for (const IndexPatient& p : patients_) {
-    bytes += p.events.MemoryBytes();
+    if (p.events.owns_memory()) bytes += p.events.MemoryBytes();
     if (p.row) {
       bytes += p.row->registrations.capacity() * sizeof(Registration);
       // A string's own buffer holds up to 15 characters; a longer one is on the heap.

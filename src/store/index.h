@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -69,7 +70,9 @@ class Index {
   // order (the warehouse's live segments): AddEventsOf for each batch, then EndEventsLoad,
   // after which with_events() is true. Gives the events Apply would have kept, without judging
   // versions again: those of the winning version of each resource, from the first batch that
-  // holds it. DropEvents undoes a load that could not finish. Requires !with_events().
+  // holds it. EndEventsLoad lays the events out next to each other in patient order (in
+  // 2 MiB pages where the system allows: the engine walks patients in that order). DropEvents
+  // undoes a load that could not finish. Requires !with_events().
   void AddEventsOf(const Batch& batch);
   void EndEventsLoad();
   void DropEvents();
@@ -116,12 +119,20 @@ class Index {
   void Repack();
   void RepackPatient(domain::PatientIndex p, std::span<const Staged> added,
                      std::span<const Removal> removed);
+  // Moves every patient's events into large blocks, in patient order.
+  void Compact();
+  struct FreeDeleter {
+    void operator()(std::byte* p) const;
+  };
 
   std::vector<IndexPatient> patients_;
   std::unordered_map<domain::PatientKey, domain::PatientIndex, PatientKeyHasher> by_key_;
   FlatMap64<Winner> resources_;
   std::vector<PatientSet> by_code_;
   EventKinds kinds_;
+  // Where the events loaded at once lie (Compact); a patient re-packed since has its own.
+  std::vector<std::unique_ptr<std::byte[], FreeDeleter>> arenas_;
+  int64_t arena_bytes_ = 0;
   // Apply's per-batch maps and lists, kept to reuse their memory.
   FlatMap64<const Version*> scratch_best_;
   FlatMap64<bool> scratch_winners_;
