@@ -147,8 +147,9 @@ PatientEvents PatientEvents::Pack(std::span<const Row> rows) {
   Group* groups = reinterpret_cast<Group*>(out.data_);
   Days* dates = reinterpret_cast<Days*>(out.data_ + out.DatesOffset());
   Days* ends = dates + n;
-  uint64_t* keys = reinterpret_cast<uint64_t*>(out.data_ + out.tail_);
-  double* values = reinterpret_cast<double*>(keys + n);
+  double* values = reinterpret_cast<double*>(out.data_ + out.tail_) + out.BitmapWords();
+  uint64_t* keys =
+      reinterpret_cast<uint64_t*>(out.data_ + out.tail_) + out.BitmapWords() + out.values_;
   auto* value_bits = const_cast<uint64_t*>(out.value_bits());
   auto* end_bits = const_cast<uint64_t*>(out.end_bits());
   if (value_bits != nullptr) std::memset(value_bits, 0, BitWords(n) * sizeof(uint64_t));

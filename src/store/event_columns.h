@@ -122,14 +122,14 @@ class PatientEvents {
     return {reinterpret_cast<const Days*>(data_ + DatesOffset()), size_};
   }
   std::span<const uint64_t> resource_keys() const {
-    return {reinterpret_cast<const uint64_t*>(data_ + tail_), size_};
+    return {reinterpret_cast<const uint64_t*>(data_ + tail_) + BitmapWords() + values_, size_};
   }
 
   // Values: values() holds those of the events that have one, in event order; the value of
   // event i, if has_value(i), is values()[ValuesBefore(i)]. ValuesBefore costs i / 64 steps.
   bool has_value(uint32_t i) const { return Bit(value_bits(), i); }
   std::span<const double> values() const {
-    return {reinterpret_cast<const double*>(data_ + tail_) + size_, values_};
+    return {reinterpret_cast<const double*>(data_ + tail_) + BitmapWords(), values_};
   }
   uint32_t ValuesBefore(uint32_t i) const { return Rank(value_bits(), i); }
   double value(uint32_t i) const;  // NaN if none
@@ -154,17 +154,20 @@ class PatientEvents {
  private:
   static size_t BitWords(uint32_t n) { return (n + 63) / 64; }
   // Layout, in bytes: the groups (8 each), dates and end dates (4 each); then from tail_ (a
-  // multiple of 8): resource keys and values (8 each), the value bitmap and the end date
-  // bitmap (each only when some event has the field).
+  // multiple of 8): the value bitmap and the end date bitmap (each only when some event has
+  // the field), the values and the resource keys (8 each). What the engine reads comes first;
+  // the keys, which only re-packing reads, last.
   size_t DatesOffset() const { return size_t{8} * groups_; }
+  size_t BitmapWords() const {
+    return (values_ == 0 ? 0 : BitWords(size_)) + (ends_ == 0 ? 0 : BitWords(size_));
+  }
   const uint64_t* value_bits() const {
     if (values_ == 0) return nullptr;
-    return reinterpret_cast<const uint64_t*>(data_ + tail_) + size_ + values_;
+    return reinterpret_cast<const uint64_t*>(data_ + tail_);
   }
   const uint64_t* end_bits() const {
     if (ends_ == 0) return nullptr;
-    return reinterpret_cast<const uint64_t*>(data_ + tail_) + size_ + values_ +
-           (values_ == 0 ? 0 : BitWords(size_));
+    return reinterpret_cast<const uint64_t*>(data_ + tail_) + (values_ == 0 ? 0 : BitWords(size_));
   }
   static bool Bit(const uint64_t* bits, uint32_t i) {
     return bits != nullptr && ((bits[i / 64] >> (i % 64)) & 1) != 0;
