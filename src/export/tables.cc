@@ -140,7 +140,7 @@ Result<ExportCounts> ExportTables(const store::Index& index, const store::Catalo
     }
     patients->EndRow();
     ++counts.patients;
-    for (const store::IndexEvent& e : patient.events) {
+    for (const store::IndexEvent& e : index.Events(p)) {
       ++event_id;
       events->Int(event_id);
       events->Comma();

@@ -257,6 +257,8 @@ std::string StatsToJson(const store::Stats& stats, int indent) {
   j["events_by_source"] = stats.events_by_source;
   j["segments"] = stats.segments;
   j["bytes_on_disk"] = stats.bytes_on_disk;
+  j["index_bytes"] = stats.index_bytes;
+  j["version_map_bytes"] = stats.version_map_bytes;
   j["quarantined_by_reason"] = stats.quarantined_by_reason;
   return j.dump(indent);
 }

@@ -68,6 +68,18 @@ class FlatMap64 {
     }
   }
 
+  // Calls fn(value) for every entry, in no particular order.
+  template <typename Fn>
+  void for_each_value(Fn&& fn) {
+    for (Slot& s : slots_) {
+      if (s.key != 0) fn(s.value);
+    }
+    if (has_zero_) fn(zero_);
+  }
+
+  // The memory it holds (its slots), in bytes.
+  size_t memory_bytes() const { return slots_.capacity() * sizeof(Slot); }
+
   // The value of `key`, inserted default-constructed if missing.
   V& operator[](uint64_t key) {
     if (key == 0) {

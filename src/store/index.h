@@ -1,39 +1,41 @@
 // The in-memory index of the warehouse: the patient table (dense PatientIndex per
-// PatientKey), each patient's events sorted by date, and for each code the set of patients
-// with an event of that code. It applies batches with the version rule of records.h
-// (the winning version of each resource is the greatest, whatever the order of arrival;
-// a deleted winner removes the resource), so its content never depends on ingest order.
+// PatientKey), each patient's events sorted by date (in columns: store/event_columns.h), and
+// for each code the set of patients with an event of that code. It applies batches with the
+// version rule of records.h (the winning version of each resource is the greatest, whatever
+// the order of arrival; a deleted winner removes the resource), so its content never depends
+// on ingest order.
 // Not thread-safe: the Warehouse guards it (one writer, readers under its lock).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "store/event_columns.h"
 #include "store/flat_map.h"
 #include "store/patient_set.h"
 #include "store/records.h"
 
 namespace p4dp::store {
 
-struct IndexEvent {
-  Days date = 0;
-  Days end_date = kNoDay;
-  domain::Domain domain = domain::Domain::kObservation;
-  uint32_t unit = 0;
-  uint32_t source = 0;
-  double value = 0;
-  CodeList codes;  // sorted, no repeats
-  uint64_t resource_key = 0;
-};
-
 struct IndexPatient {
   domain::PatientKey key;
   std::optional<PatientRecord> row;  // the winning Patient resource, if any
-  std::vector<IndexEvent> events;    // sorted by date
+  PatientEvents events;              // grouped by kind, by date within a group
+};
+
+// What the index holds in memory, in bytes (allocated sizes, not counting the allocator's own
+// overhead).
+struct IndexMemory {
+  // The patient table, events, event kinds and by-code sets: what readers use.
+  int64_t index_bytes = 0;
+  // The version of every resource: what judging new records needs (ingestion, live writes).
+  int64_t version_map_bytes = 0;
 };
 
 struct PatientKeyHasher {
@@ -64,32 +66,81 @@ class Index {
 
   ApplyCounts Apply(const Batch& batch);
 
+  // Loading the events of an index built without them, from the same batches in the same
+  // order (the warehouse's live segments): AddEventsOf for each batch, then EndEventsLoad,
+  // after which with_events() is true. Gives the events Apply would have kept, without judging
+  // versions again: those of the winning version of each resource, from the first batch that
+  // holds it. EndEventsLoad lays the events out next to each other in patient order (in
+  // 2 MiB pages where the system allows: the engine walks patients in that order). DropEvents
+  // undoes a load that could not finish. Requires !with_events().
+  void AddEventsOf(const Batch& batch);
+  void EndEventsLoad();
+  void DropEvents();
+
   size_t patient_count() const { return patients_.size(); }
   const IndexPatient& patient(domain::PatientIndex i) const { return patients_[i]; }
+  // A patient's events with every field, sorted by date (the columns are in
+  // patient(i).events). Builds them: O(events of the patient).
+  EventRange Events(domain::PatientIndex i) const { return {patients_[i].events, kinds_}; }
+  const EventKinds& kinds() const { return kinds_; }
   std::optional<domain::PatientIndex> Find(const domain::PatientKey& key) const;
   int64_t event_count() const { return events_; }
   // Patients with at least one event of code `code_id` (empty set if none).
   const PatientSet& PatientsWithCode(uint32_t code_id) const;
   size_t resource_count() const { return resources_.size(); }
+  // Walks every patient: O(patients).
+  IndexMemory Memory() const;
 
  private:
   struct Winner {
     Version version;
     bool deleted = false;
+    bool events_loaded = false;  // AddEventsOf took its events (fits in the padding)
     domain::PatientIndex patient = 0;
     bool is_patient_row = false;
   };
+  // An event to add, or (removal) a resource whose stored events go, by the next Repack.
+  struct Staged {
+    domain::PatientIndex patient = 0;
+    PatientEvents::Row row;
+  };
+  struct Removal {
+    domain::PatientIndex patient = 0;
+    uint64_t resource_key = 0;
+  };
+  // What AddEventsOf takes from one batch: the events of these resources, for this patient.
+  struct Take {
+    domain::PatientIndex patient = 0;
+    uint64_t content_hash = 0;
+  };
   domain::PatientIndex PatientFor(const domain::PatientKey& key);
-  void RemoveResourceEvents(domain::PatientIndex p, uint64_t resource_key);
-  void Reindex(domain::PatientIndex p, const std::vector<uint32_t>& codes_before);
+  void Stage(domain::PatientIndex p, const EventRecord& e);
+  // Applies the staged events and removals, re-packing each patient they touch once.
+  void Repack();
+  void RepackPatient(domain::PatientIndex p, std::span<const Staged> added,
+                     std::span<const Removal> removed);
+  // Moves every patient's events into large blocks, in patient order.
+  void Compact();
+  struct FreeDeleter {
+    void operator()(std::byte* p) const;
+  };
 
   std::vector<IndexPatient> patients_;
   std::unordered_map<domain::PatientKey, domain::PatientIndex, PatientKeyHasher> by_key_;
   FlatMap64<Winner> resources_;
   std::vector<PatientSet> by_code_;
-  // Apply's per-batch maps, kept to reuse their memory.
+  EventKinds kinds_;
+  // Where the events loaded at once lie (Compact); a patient re-packed since has its own.
+  std::vector<std::unique_ptr<std::byte[], FreeDeleter>> arenas_;
+  int64_t arena_bytes_ = 0;
+  // Apply's per-batch maps and lists, kept to reuse their memory.
   FlatMap64<const Version*> scratch_best_;
   FlatMap64<bool> scratch_winners_;
+  FlatMap64<Take> scratch_take_;
+  std::vector<Staged> staged_;
+  std::vector<Removal> removals_;
+  std::vector<PatientEvents::Row> rows_;
+  std::vector<uint64_t> scratch_keys_;
   int64_t events_ = 0;
   bool with_events_ = true;
 };

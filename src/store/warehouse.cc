@@ -105,16 +105,21 @@ Status Warehouse::LoadIndex() {
   return Status::Ok();
 }
 
+// The index already holds every resource's winning version (LoadIndex and the transactions
+// since): the events are added to it segment by segment, in the order LoadIndex applied them,
+// without a second version map.
 Status Warehouse::LoadEvents() {
   if (index_.with_events()) return Status::Ok();
-  Index full(true);
   auto live = P4DP_TRY(catalog_->LiveSegments());
   for (const SegmentRow& row : live) {
     auto batch = ReadSegment(fs_, dir_ + "/" + row.file, row.id, segment_key_, true);
-    if (!batch.ok()) return batch.status();
-    full.Apply(*batch);
+    if (!batch.ok()) {
+      index_.DropEvents();
+      return batch.status();
+    }
+    index_.AddEventsOf(*batch);
   }
-  index_ = std::move(full);
+  index_.EndEventsLoad();
   return Status::Ok();
 }
 
@@ -445,15 +450,28 @@ Result<Stats> Warehouse::ComputeStats() {
   stats.patients = static_cast<int64_t>(index_.patient_count());
   stats.resources = static_cast<int64_t>(index_.resource_count());
   const auto& sources = catalog_->sources();
+  // Events counted by kind, then the kinds' counts added by domain and source.
+  const EventKinds& kinds = index_.kinds();
+  std::vector<int64_t> by_kind(kinds.size(), 0);
   for (domain::PatientIndex p = 0; p < index_.patient_count(); ++p) {
-    const IndexPatient& patient = index_.patient(p);
-    if (!patient.events.empty()) ++stats.patients_with_events;
-    for (const IndexEvent& e : patient.events) {
-      ++stats.events;
-      ++stats.events_by_domain[static_cast<size_t>(e.domain)];
-      ++stats.events_by_source[e.source < sources.size() ? sources[e.source] : "?"];
+    const PatientEvents& events = index_.patient(p).events;
+    if (!events.empty()) ++stats.patients_with_events;
+    uint32_t begin = 0;
+    for (const PatientEvents::Group& g : events.groups()) {
+      by_kind[g.kind] += g.end - begin;
+      begin = g.end;
     }
   }
+  for (uint32_t k = 0; k < kinds.size(); ++k) {
+    if (by_kind[k] == 0) continue;
+    EventKind kind = kinds[k];
+    stats.events += by_kind[k];
+    stats.events_by_domain[static_cast<size_t>(kind.domain)] += by_kind[k];
+    stats.events_by_source[kind.source < sources.size() ? sources[kind.source] : "?"] += by_kind[k];
+  }
+  IndexMemory memory = index_.Memory();
+  stats.index_bytes = memory.index_bytes;
+  stats.version_map_bytes = memory.version_map_bytes;
   auto live = P4DP_TRY(catalog_->LiveSegments());
   stats.segments = static_cast<int64_t>(live.size());
   stats.quarantined_by_reason = P4DP_TRY(catalog_->QuarantineCounts());

@@ -41,6 +41,8 @@ struct Stats {
   std::map<std::string, int64_t> events_by_source;
   int64_t segments = 0;
   int64_t bytes_on_disk = 0;
+  int64_t index_bytes = 0;        // the in-memory index (IndexMemory::index_bytes)
+  int64_t version_map_bytes = 0;  // the resource version map (IndexMemory::version_map_bytes)
   std::map<std::string, int64_t> quarantined_by_reason;
 };
 

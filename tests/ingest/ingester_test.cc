@@ -60,7 +60,7 @@ Outcome Ingest(const std::vector<std::string>& lines) {
   out.stats = *(*w)->ComputeStats();
   EXPECT_TRUE((*w)->Read([&](const store::Index& index, const store::Catalog& catalog) {
                     for (size_t p = 0; p < index.patient_count(); ++p) {
-                      for (const auto& e : index.patient(static_cast<uint32_t>(p)).events) {
+                      for (const auto& e : index.Events(static_cast<uint32_t>(p))) {
                         for (uint32_t c : e.codes) out.codes.push_back(catalog.codes()[c].code);
                       }
                     }

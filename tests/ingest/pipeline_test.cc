@@ -93,7 +93,7 @@ std::string Dump(const std::string& data, const std::string& key_file) {
           << " regs=" << patient.row->registrations.size();
       }
       s << "\n";
-      for (const store::IndexEvent& e : patient.events) {
+      for (const store::IndexEvent& e : index.Events(p)) {
         s << "  " << e.date << " " << domain::DomainName(e.domain) << " end=" << e.end_date;
         for (uint32_t c : e.codes) {
           s << " " << catalog.codes()[c].system << ":" << catalog.codes()[c].code;
@@ -169,6 +169,9 @@ TEST(Ingest, ForeignSyntheaDataIsStoredOrQuarantinedAndTheSummaryAddsUp) {
   EXPECT_GT(st["events_by_domain"]["condition"].get<int64_t>(), 100);
   EXPECT_GT(st["events_by_domain"]["drug"].get<int64_t>(), 100);
   EXPECT_GT(st["events_by_domain"]["immunization"].get<int64_t>(), 10);
+  // The memory of the loaded index and of the version map are reported.
+  EXPECT_GT(st["index_bytes"].get<int64_t>(), 16 * st["events"].get<int64_t>());
+  EXPECT_GT(st["version_map_bytes"].get<int64_t>(), 8 * st["resources"].get<int64_t>());
 }
 
 // Values from the synthetic input that must never reach any byte under DATA.
@@ -461,7 +464,7 @@ TEST(Count, RunsOnIngestedDataAndRefusesABadDefinition) {
                       for (domain::PatientIndex p = 0; p < index.patient_count(); ++p) {
                         const auto& patient = index.patient(p);
                         bool condition = false;
-                        for (const auto& e : patient.events) {
+                        for (const auto& e : index.Events(p)) {
                           condition = condition || e.domain == domain::Domain::kCondition;
                         }
                         if (condition && patient.row && patient.row->sex == domain::Sex::kFemale) {
