@@ -115,6 +115,7 @@ async function benchP4dp({ data, key }) {
       await new Promise((r) => setTimeout(r, 200));
     }
     const loadSeconds = (performance.now() - t0) / 1000;
+    const stats = await (await fetch(`${base}/api/stats`)).json();
     const results = {};
     for (const c of cohorts) {
       const body = fs.readFileSync(c.file);
@@ -133,7 +134,7 @@ async function benchP4dp({ data, key }) {
       results[c.name] = { ms: median(serverTimes), httpMs: median(times),
         attrition: attritionOf(answer.attrition) };
     }
-    return { results, loadSeconds, memory: memoryOf(server.pid) };
+    return { results, loadSeconds, memory: memoryOf(server.pid), stats };
   } finally {
     if (server.exitCode === null && server.signalCode === null) {
       server.kill('SIGTERM');
@@ -176,7 +177,7 @@ const paths = prepare();
 // --skip runs one side only (to prepare or look at it): no ratios, no comparison.
 const skipped = { results: Object.fromEntries(cohorts.map((c) => [c.name,
   { ms: NaN, httpMs: NaN, attrition: [] }])), loadSeconds: NaN,
-  memory: { rssGiB: NaN, peakGiB: NaN } };
+  memory: { rssGiB: NaN, peakGiB: NaN }, stats: {} };
 const mine = args.skip === 'p4dp' ? skipped : await benchP4dp(paths);
 const peer = args.skip === 'duckdb' ? skipped : await benchDuckdb(paths);
 const duckdbVersion = (await query(await connect(), 'SELECT version() AS v'))[0].v;
@@ -186,6 +187,12 @@ console.log(`\ncohort benchmark: ${patients} patients, ${runs} warm runs each (m
 console.log(`p4dp serve: index loaded in ${mine.loadSeconds.toFixed(1)} s, resident ` +
   `${mine.memory.rssGiB.toFixed(2)} GiB (peak ${mine.memory.peakGiB.toFixed(2)} GiB); ` +
   `DuckDB ${duckdbVersion} ready in ${peer.loadSeconds.toFixed(1)} s`);
+if (mine.stats.index_bytes !== undefined) {
+  console.log(`p4dp index: ${(mine.stats.index_bytes / 1e9).toFixed(2)} GB for ` +
+    `${mine.stats.events} events (target < 4 GB: ` +
+    `${mine.stats.index_bytes < 4e9 ? 'met' : 'NOT met'}); resource version map ` +
+    `${(mine.stats.version_map_bytes / 1e9).toFixed(2)} GB (kept for live ingestion)`);
+}
 console.log('cohort                              count   p4dp ms  (http)  DuckDB ms   ratio  equal');
 let failed = 0, slowest = 0, weakest = Infinity;
 for (const c of cohorts) {
