@@ -56,21 +56,43 @@ struct Period {
   Days end = 0;
 };
 
-// The groups of a patient's events (PatientEvents::groups) whose kind is in `mask`: all of
-// them when `mask` is nullptr.
-void MatchingGroups(const Mask* mask, const PatientEvents& events, std::vector<uint32_t>& out) {
+// A set of event kinds, as a membership mask (by kind id) and as the sorted list of its kinds.
+struct KindSet {
+  Mask mask;
+  std::vector<uint32_t> list;
+};
+
+// The groups of a patient's events (PatientEvents::groups, sorted by kind) whose kind is in
+// `set`, in group order: all of them when `set` is nullptr. A set of few kinds is looked up
+// by binary search in the groups; a larger one by a scan of the groups against its mask.
+void MatchingGroups(const KindSet* set, const PatientEvents& events, std::vector<uint32_t>& out) {
   out.clear();
   std::span<const PatientEvents::Group> groups = events.groups();
-  for (uint32_t g = 0; g < groups.size(); ++g) {
-    if (mask == nullptr || (*mask)[groups[g].kind]) out.push_back(g);
+  const auto n = static_cast<uint32_t>(groups.size());
+  if (set == nullptr) {
+    for (uint32_t g = 0; g < n; ++g) out.push_back(g);
+    return;
+  }
+  if (set->list.size() * 8 < groups.size()) {
+    auto from = groups.begin();
+    for (uint32_t kind : set->list) {
+      from = std::lower_bound(from, groups.end(), kind,
+                              [](const PatientEvents::Group& g, uint32_t k) { return g.kind < k; });
+      if (from == groups.end()) break;
+      if (from->kind == kind) out.push_back(static_cast<uint32_t>(from - groups.begin()));
+    }
+    return;
+  }
+  for (uint32_t g = 0; g < n; ++g) {
+    if (set->mask[groups[g].kind]) out.push_back(g);
   }
 }
 
 // A criterion with what evaluating it needs resolved: the kinds its events may have.
 struct Node {
   const Criterion* criterion = nullptr;
-  const Mask* kinds = nullptr;  // events criteria: nullptr when any kind will do
-  size_t slot = 0;              // events criteria: its place in Scratch::matches
+  const KindSet* kinds = nullptr;  // events criteria: nullptr when any kind will do
+  size_t slot = 0;                 // events criteria: its place in Scratch::matches
   std::vector<Node> children;
 };
 
@@ -151,22 +173,24 @@ class Evaluator {
 
   // The kinds of events that have the domain (if any) and a code of the code set (if any),
   // resolved once per kind (not per event).
-  const Mask* KindsOf(const std::optional<domain::Domain>& domain, const std::string& codeset) {
+  const KindSet* KindsOf(const std::optional<domain::Domain>& domain, const std::string& codeset) {
     if (!domain && codeset.empty()) return nullptr;
     auto key = std::make_pair(domain ? static_cast<int>(*domain) : -1, codeset);
-    auto it = kind_masks_.find(key);
-    if (it != kind_masks_.end()) return &it->second;
+    auto it = kind_sets_.find(key);
+    if (it != kind_sets_.end()) return &it->second;
     const Mask* codes = codeset.empty() ? nullptr : &CodeMask(codeset);
     const store::EventKinds& kinds = index_.kinds();
-    Mask mask(kinds.size(), 0);
+    KindSet set;
+    set.mask.assign(kinds.size(), 0);
     for (uint32_t k = 0; k < kinds.size(); ++k) {
       store::EventKind kind = kinds[k];
       if (domain && kind.domain != *domain) continue;
       bool in = codes == nullptr;
       for (uint32_t c : kind.codes) in = in || (c < codes->size() && (*codes)[c]);
-      mask[k] = in;
+      set.mask[k] = in;
+      if (in) set.list.push_back(k);
     }
-    return &kind_masks_.emplace(key, std::move(mask)).first->second;
+    return &kind_sets_.emplace(key, std::move(set)).first->second;
   }
 
   Node Compile(const Criterion& c) {
@@ -330,8 +354,8 @@ class Evaluator {
   const store::Index& index_;
   const store::Catalog& catalog_;
   std::map<std::string, Mask> code_masks_;
-  std::map<std::pair<int, std::string>, Mask> kind_masks_;
-  const Mask* entry_kinds_ = nullptr;
+  std::map<std::pair<int, std::string>, KindSet> kind_sets_;
+  const KindSet* entry_kinds_ = nullptr;
   size_t events_criteria_ = 0;  // Node::slot values handed out
   std::vector<Node> rules_;
 };
