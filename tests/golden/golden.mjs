@@ -15,7 +15,6 @@
 //              of the test data); the other checks still run
 //   --only NN  only the cohorts whose file name starts with NN
 // Prints a line per cohort, then `golden: N passed, M failed`; exits 1 on any failure.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,12 +22,12 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const kSharedFhir = path.resolve(root, '../shared/data/fhir');
-const kCommandTimeoutMs = 300_000;
 
 // DuckDB comes from tools/duckdb/node_modules (tools/setup.sh): say so when it is missing.
-let openTables, query;
+let openTables, query, runP4dp, synthesise, buildWarehouse;
 try {
   ({ openTables, query } = await import('../../tools/duckdb/tables.mjs'));
+  ({ runP4dp, synthesise, buildWarehouse } = await import('../../tools/duckdb/warehouse.mjs'));
 } catch (e) {
   console.error(`golden: cannot load DuckDB (${e.message.split('\n')[0]}); ` +
                 'run bash tools/setup.sh (npm ci in tools/duckdb)');
@@ -61,40 +60,18 @@ function usage(message) {
   process.exit(2);
 }
 
-// Runs p4dp; returns its stdout, or throws with its stderr when it fails.
-function p4dp(bin, args, { allowFailure = false } = {}) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 30,
-                                   timeout: kCommandTimeoutMs });
-  if (r.error) throw new Error(`p4dp ${args[0]}: ${r.error.message}`);
-  if (r.status !== 0 && !allowFailure) {
-    throw new Error(`p4dp ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
-  }
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 // Builds the warehouse in WORK/data (key WORK/key) and exports its tables to WORK/tables.
-function buildWarehouse(args) {
+function buildGoldenWarehouse(args) {
   fs.rmSync(args.work, { recursive: true, force: true });
   fs.mkdirSync(args.work, { recursive: true });
-  const data = path.join(args.work, 'data');
-  const key = path.join(args.work, 'key');
-  const tables = path.join(args.work, 'tables');
-  let inputs;
   if (args.synthea) {
     // As tests/ingest/real_data_test.cc: the Synthea Bundles and the Bulk Data export.
-    inputs = ['synthea-bundles', 'synthea-bulk-10'].map((d) => path.join(kSharedFhir, d));
-    for (const dir of inputs) {
-      if (!fs.existsSync(dir)) throw new Error(`no Synthea data at ${dir}`);
-    }
-  } else {
-    const synth = path.join(args.work, 'synth');
-    p4dp(args.bin, ['synth', '--quiet', '--patients', '2000', '--seed', '7', '--out', synth]);
-    inputs = [synth, path.join(here, 'edge.ndjson')];
+    return buildWarehouse(args.bin, args.work,
+      ['synthea-bundles', 'synthea-bulk-10'].map((d) => path.join(kSharedFhir, d)));
   }
-  p4dp(args.bin, ['init', data, '--key-file', key]);
-  p4dp(args.bin, ['ingest', data, ...inputs, '--key-file', key, '--quiet']);
-  p4dp(args.bin, ['export', 'events', data, tables, '--key-file', key]);
-  return { data, key, tables };
+  const synth = path.join(args.work, 'synth');
+  synthesise(args.bin, synth, { patients: 2000, seed: 7 });
+  return buildWarehouse(args.bin, args.work, [synth, path.join(here, 'edge.ndjson')]);
 }
 
 function attritionOf(rows, what) {
@@ -145,7 +122,7 @@ async function checkCohort(args, warehouse, connection, dir, name) {
   // (b) The engine against the hand SQL.
   const countArgs = ['count', warehouse.data, json, '--min-cell', '1',
                      '--key-file', warehouse.key];
-  const engine = JSON.parse(p4dp(args.bin, countArgs).stdout);
+  const engine = JSON.parse(runP4dp(args.bin, countArgs).stdout);
   const engineRows = attritionOf(engine.attrition, 'p4dp count');
   if (!sameAttrition(engineRows, hand)) {
     problems.push(`p4dp count gave ${formatAttrition(engineRows)}; ` +
@@ -156,15 +133,15 @@ async function checkCohort(args, warehouse, connection, dir, name) {
   }
   // (c) The compiled SQL against the hand SQL, and the two patient lists.
   {
-    const sql = p4dp(args.bin, ['sql', json]).stdout;
+    const sql = runP4dp(args.bin, ['sql', json]).stdout;
     const rows = attritionOf(await query(connection, sql), 'p4dp sql');
     if (!sameAttrition(rows, hand)) {
       problems.push(`p4dp sql gave ${formatAttrition(rows)}; hand SQL ${formatAttrition(hand)}`);
     }
     const fromEngine = patientList(
-      JSON.parse(p4dp(args.bin, [...countArgs, '--patients']).stdout).patients, 'key');
+      JSON.parse(runP4dp(args.bin, [...countArgs, '--patients']).stdout).patients, 'key');
     const fromSql = patientList(
-      await query(connection, p4dp(args.bin, ['sql', json, '--patients']).stdout),
+      await query(connection, runP4dp(args.bin, ['sql', json, '--patients']).stdout),
       'patient_key');
     const differ = fromEngine.length !== fromSql.length ||
                    fromEngine.some((p, i) => p !== fromSql[i]);
@@ -193,7 +170,7 @@ async function main() {
   if (names.length === 0) usage(`no cohort in ${dir} starts with '${args.only}'`);
 
   const started = Date.now();
-  const warehouse = buildWarehouse(args);
+  const warehouse = buildGoldenWarehouse(args);
   const connection = await openTables(warehouse.tables);
   console.log(`golden: ${names.length} cohorts, warehouse ${warehouse.data} built in ` +
               `${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -7,7 +7,6 @@
 // each cohort below checks that the compiled query gives `p4dp count`'s attrition rows
 // (--min-cell 1: nothing suppressed) and, with --patients, the same patients and index dates.
 // Usage: node tests/query/sql_duckdb_test.mjs P4DP_BINARY WORK_DIR
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,14 +22,10 @@ if (!fs.existsSync(path.join(root, 'tools/duckdb/node_modules/@duckdb/node-api')
   process.exit(1);
 }
 const { openTables, query } = await import('../../tools/duckdb/tables.mjs');
+const { runP4dp, synthesise, buildWarehouse } = await import('../../tools/duckdb/warehouse.mjs');
 
-function run(args, { expectFailure = false } = {}) {
-  const r = spawnSync(p4dp, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (!expectFailure && r.status !== 0) {
-    throw new Error(`p4dp ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  }
-  return r;
-}
+const run = (args, { expectFailure = false } = {}) =>
+  runP4dp(p4dp, args, { allowFailure: expectFailure });
 
 // ---- The warehouse -------------------------------------------------------------------------
 
@@ -129,13 +124,9 @@ fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(path.join(work, 'edge'), { recursive: true });
 fs.mkdirSync(path.join(work, 'cohorts'));
 fs.writeFileSync(path.join(work, 'edge/edge.ndjson'), edgePatients());
-const data = path.join(work, 'data');
-const tables = path.join(work, 'tables');
-run(['synth', '--quiet', '--patients', '2000', '--seed', '7', '--out', path.join(work, 'synth')]);
-run(['init', data]);
-run(['ingest', data, path.join(work, 'synth')]);
-run(['ingest', data, path.join(work, 'edge')]);
-run(['export', 'events', data, tables]);
+synthesise(p4dp, path.join(work, 'synth'), { patients: 2000, seed: 7 });
+const { data, key, tables } =
+  buildWarehouse(p4dp, work, [path.join(work, 'synth'), path.join(work, 'edge')]);
 const connection = await openTables(tables);
 
 // ---- The cohorts ---------------------------------------------------------------------------
@@ -252,7 +243,7 @@ function check(label, ok, detail) {
 for (const [name, definition] of Object.entries(cohorts)) {
   const file = path.join(work, 'cohorts', `${name}.json`);
   fs.writeFileSync(file, JSON.stringify({ title: name, codesets, ...definition }, null, 1));
-  const engine = JSON.parse(run(['count', data, file, '--min-cell', '1', '--patients']).stdout);
+  const engine = JSON.parse(run(['count', data, file, '--key-file', key, '--min-cell', '1', '--patients']).stdout);
   const attrition = await query(connection, run(['sql', file]).stdout);
   const patients = await query(connection, run(['sql', file, '--patients']).stdout);
   const want = engine.attrition.map((row, i) => ({ row_number: i, ...row }));
