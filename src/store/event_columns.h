@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "base/prefetch.h"
 #include "domain/patient.h"
 #include "store/records.h"
 
@@ -146,8 +147,19 @@ class PatientEvents {
   // Starts loading the group table and the first dates (for loops over many patients, a few
   // patients ahead).
   void Prefetch() const {
-    if (data_ == nullptr) return;
-    for (size_t b = 0; b < DatesOffset() + 64; b += 64) __builtin_prefetch(data_ + b);
+    if (data_ != nullptr) PrefetchBytes(data_, DatesOffset() + 64);
+  }
+  // Starts loading what reading events [begin, end) needs: their dates, and with
+  // `with_values` their value bits (then, once those are loaded, PrefetchValues).
+  void PrefetchEvents(uint32_t begin, uint32_t end, bool with_values) const {
+    PrefetchBytes(data_ + DatesOffset() + size_t{4} * begin, size_t{4} * (end - begin));
+    if (with_values && values_ != 0) {
+      PrefetchBytes(value_bits() + begin / 64, size_t{8} * ((end + 63) / 64 - begin / 64));
+    }
+  }
+  // Starts loading `count` values from values()[rank].
+  void PrefetchValues(uint32_t rank, uint32_t count) const {
+    if (count > 0) PrefetchBytes(values().data() + rank, size_t{8} * count);
   }
   size_t MemoryBytes() const;
 
