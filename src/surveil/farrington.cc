@@ -250,11 +250,13 @@ Result<FlexibleData> FlexibleBaseline(const SeriesView& series, int k,
   const int freq = series.frequency;
   const int p = o.no_periods;
   const std::string at = "farrington-flexible: period " + std::to_string(k);
+  // The first period the reference's default range evaluates, which always can be.
+  const std::string advice = ": start the range at " + std::to_string(freq * o.b + o.w + 1) +
+                             " or later, or lower --b or --w";
   if (k - freq * o.b < 1) {
     return Status::InvalidArgument(at + " needs its reference period " + std::to_string(o.b) +
-                                   " years back (period " + std::to_string(k - freq * o.b) +
-                                   "): start the range at " + std::to_string(freq * o.b + 1) +
-                                   " or later, or lower --b");
+                                   " years back (period " + std::to_string(k - freq * o.b) + ")" +
+                                   advice);
   }
   // blocks[t] for t = 1..n; 0 stands for R's NA. R ignores an index 0 in an assignment and
   // fails on a negative one.
@@ -262,9 +264,8 @@ Result<FlexibleData> FlexibleBaseline(const SeriesView& series, int k,
   Status bad;
   auto set = [&](int t, int value) {
     if (t < 0) {
-      bad = Status::InvalidArgument(at +
-                                    ": its baseline window reaches before the series "
-                                    "(start the range later or lower --w)");
+      bad =
+          Status::InvalidArgument(at + ": its baseline window reaches before the series" + advice);
     } else if (t > 0 && t <= n) {
       blocks[static_cast<size_t>(t)] = value;
     }

@@ -177,7 +177,7 @@ TEST(Cli, DetectNamesTheLineOfBadInput) {
             "periods 1 to 60\n"},
            {"--algorithm farrington-flexible --range 10:60", good,
             "p4dp: detect: farrington-flexible: period 10 needs its reference period 5 years "
-            "back (period -250): start the range at 261 or later, or lower --b\n"},
+            "back (period -250): start the range at 264 or later, or lower --b or --w\n"},
        }) {
     Outcome o = P4dp("detect " + c.args + " < " + SeriesFile("bad", c.text));
     EXPECT_EQ(o.exit_code, 1) << c.args << "\n" << o.output;
