@@ -31,37 +31,67 @@ struct LeastSquares {
   Matrix q_rows;        // a(:, kept) * r_inverse: the thin Q, whose row norms are leverages
 };
 
-LeastSquares SolveLeastSquares(const Matrix& a, const Vector& rhs, double tolerance) {
+// Solves over the columns `kept` of `a`, whose QR is `qr`.
+LeastSquares Finish(const Eigen::HouseholderQR<Matrix>& qr, const Matrix& kept_cols,
+                    const Vector& rhs, std::vector<int> kept) {
   LeastSquares out;
-  const Eigen::Index n = a.rows();
-  for (Eigen::Index j = 0; j < a.cols(); ++j) {
-    double length = a.col(j).norm();
-    double left = length;
-    if (!out.kept.empty()) {
-      Matrix kept_cols(n, static_cast<Eigen::Index>(out.kept.size()));
-      for (size_t c = 0; c < out.kept.size(); ++c) {
-        kept_cols.col(static_cast<Eigen::Index>(c)) = a.col(out.kept[c]);
-      }
-      Eigen::HouseholderQR<Matrix> qr(kept_cols);
-      Vector rotated = qr.householderQ().transpose() * a.col(j);
-      left = rotated.tail(n - kept_cols.cols()).norm();
-    }
-    // dqrdc2 compares with the column's length, or with 1 for a column of zeros.
-    if (left >= tolerance * (length == 0 ? 1.0 : length) && length != 0 &&
-        static_cast<Eigen::Index>(out.kept.size()) < n) {
-      out.kept.push_back(static_cast<int>(j));
-    }
-  }
+  out.kept = std::move(kept);
   const auto k = static_cast<Eigen::Index>(out.kept.size());
-  Matrix kept_cols(n, k);
-  for (Eigen::Index c = 0; c < k; ++c) kept_cols.col(c) = a.col(out.kept[static_cast<size_t>(c)]);
-  if (k == 0) return out;
-  Eigen::HouseholderQR<Matrix> qr(kept_cols);
   out.coefficients = qr.solve(rhs);
   Matrix r = qr.matrixQR().topLeftCorner(k, k).triangularView<Eigen::Upper>();
   out.r_inverse = r.triangularView<Eigen::Upper>().solve(Matrix::Identity(k, k));
   out.q_rows = kept_cols * out.r_inverse;
   return out;
+}
+
+// dqrdc2's test: what is left of a column after the columns kept before it must be at least
+// `tolerance` times its length (times 1 for a column of zeros).
+bool Independent(double left, double length, double tolerance) {
+  return left >= tolerance * (length == 0 ? 1.0 : length) && length != 0;
+}
+
+LeastSquares SolveLeastSquares(const Matrix& a, const Vector& rhs, double tolerance) {
+  const Eigen::Index n = a.rows();
+  const Eigen::Index p = a.cols();
+  // Usually every column is kept: one QR of them all then says so, since the diagonal of its
+  // triangular factor is what is left of each column after the ones before it.
+  if (p <= n) {
+    Eigen::HouseholderQR<Matrix> qr(a);
+    bool all = true;
+    for (Eigen::Index j = 0; j < p && all; ++j) {
+      all = Independent(std::abs(qr.matrixQR()(j, j)), a.col(j).norm(), tolerance);
+    }
+    if (all) {
+      std::vector<int> kept(static_cast<size_t>(p));
+      for (Eigen::Index j = 0; j < p; ++j) kept[static_cast<size_t>(j)] = static_cast<int>(j);
+      return Finish(qr, a, rhs, std::move(kept));
+    }
+  }
+  // Otherwise columns are taken one by one, each tested against those kept so far.
+  std::vector<int> kept;
+  auto gather = [&] {
+    Matrix cols(n, static_cast<Eigen::Index>(kept.size()));
+    for (size_t c = 0; c < kept.size(); ++c)
+      cols.col(static_cast<Eigen::Index>(c)) = a.col(kept[c]);
+    return cols;
+  };
+  for (Eigen::Index j = 0; j < p; ++j) {
+    const double length = a.col(j).norm();
+    double left = length;
+    if (!kept.empty()) {
+      Matrix cols = gather();
+      Eigen::HouseholderQR<Matrix> qr(cols);
+      Vector rotated = qr.householderQ().transpose() * a.col(j);
+      left = rotated.tail(n - cols.cols()).norm();
+    }
+    if (Independent(left, length, tolerance) && static_cast<Eigen::Index>(kept.size()) < n) {
+      kept.push_back(static_cast<int>(j));
+    }
+  }
+  if (kept.empty()) return LeastSquares{};
+  Matrix cols = gather();
+  Eigen::HouseholderQR<Matrix> qr(cols);
+  return Finish(qr, cols, rhs, std::move(kept));
 }
 
 // Fills rank, coefficients, aliased and cov_unscaled from a solution over `cols` columns.

@@ -11,6 +11,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -70,7 +71,7 @@ struct Outcome {
 Outcome RunDetect(const Case& c) {
   const std::string err_file =
       std::string(P4DP_BINARY_DIR) + "/test-tmp/detect_golden_" + c.name + ".err";
-  std::system(("mkdir -p " + std::string(P4DP_BINARY_DIR) + "/test-tmp").c_str());
+  std::filesystem::create_directories(std::string(P4DP_BINARY_DIR) + "/test-tmp");
   const std::string cmd = std::string(P4DP_BINARY_DIR) + "/src/cli/p4dp detect " + c.args + " < " +
                           kGoldenDir + "/inputs/" + c.input + ".csv 2> " + err_file;
   Outcome o;
@@ -166,7 +167,7 @@ TEST(DetectGoldenSet, EachDetectorHasAlarmsAndQuietPeriods) {
   for (const Case& c : ReadCases()) {
     const std::string text = ReadFile(kGoldenDir + "/expected/" + c.name + ".csv");
     if (text.starts_with("error:")) continue;
-    const std::string detector = Split(Split(c.args, ' ')[1], ' ')[0];
+    const std::string detector = Split(c.args, ' ')[1];  // "--algorithm NAME ..."
     for (const Row& row : ParseRows(text)) {
       if (row.alarm == "0") ++seen[detector][0];
       if (row.alarm == "1") ++seen[detector][1];
