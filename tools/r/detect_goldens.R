@@ -110,10 +110,10 @@ run_ears <- function(s, range, method, baseline = 7, minSigma = 0, alpha = NULL)
 }
 
 .GlobalEnv$.farrington_fits <- numeric(0)
-suppressMessages(trace("algo.farrington.threshold", print = FALSE,
+invisible(suppressMessages(trace("algo.farrington.threshold", print = FALSE,
                        where = asNamespace("surveillance"),
                        tracer = quote(.GlobalEnv$.farrington_fits <-
-                                        c(.GlobalEnv$.farrington_fits, unname(pred$fit)))))
+                                        c(.GlobalEnv$.farrington_fits, unname(pred$fit))))))
 
 run_farrington <- function(s, range, ...) {
   .GlobalEnv$.farrington_fits <- numeric(0)
