@@ -21,6 +21,8 @@ void RegisterServe(CLI::App& app, RunFn& run);
 void RegisterWarehouseCommands(CLI::App& app, RunFn& run);
 // count, sql, export events
 void RegisterQueryCommands(CLI::App& app, RunFn& run);
+// detect
+void RegisterDetect(CLI::App& app, RunFn& run);
 
 // Prints "p4dp: <message>" to stderr and returns the exit code for a failed command (1).
 int Fail(const std::string& message);

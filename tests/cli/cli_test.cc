@@ -126,4 +126,89 @@ TEST(Cli, SqlNeedsNoWarehouseAndFailsAsCountDoes) {
   EXPECT_EQ(missing.output, "p4dp: sql: cannot read '" + dir + "/missing.json'\n");
 }
 
+// Writes `text` as a series file and returns its path.
+std::string SeriesFile(const std::string& name, const std::string& text) {
+  std::string dir = TmpDir("detect");
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/" + name + ".csv";
+  std::ofstream(path) << text;
+  return path;
+}
+
+// `n` weeks from 2016-W01 (2016 has 52 ISO weeks) with counts 3, 4, 5, 6, 3, ...
+std::string Weeks(int n) {
+  std::string text = "period,count\n";
+  for (int i = 0; i < n; ++i) {
+    char line[32];
+    std::snprintf(line, sizeof line, "2016-W%02d,%d\n", i + 1, 3 + i % 4);
+    if (i >= 52) std::snprintf(line, sizeof line, "2017-W%02d,%d\n", i - 52 + 1, 3 + i % 4);
+    text += line;
+  }
+  return text;
+}
+
+TEST(Cli, DetectWritesOneRowPerEvaluatedPeriod) {
+  Outcome o = P4dp("detect --algorithm ears-c1 --range 9:10 < " + SeriesFile("ok", Weeks(10)),
+                   " 2>/dev/null");
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(o.output.rfind("period,count,expected,upper,alarm\n2016-W09,3,", 0), 0u) << o.output;
+  EXPECT_NE(o.output.find("\n2016-W10,4,"), std::string::npos) << o.output;
+}
+
+TEST(Cli, DetectNamesTheLineOfBadInput) {
+  struct Case {
+    std::string args;
+    std::string text;
+    std::string message;
+  };
+  const std::string good = Weeks(60);
+  for (const Case& c : std::initializer_list<Case>{
+           {"--algorithm ears-c1", "2015-W01,3\n2015-W02,4\n",
+            "p4dp: detect: stdin: line 1: missing header: expected a header line "
+            "'period,count' or 'period,count,population'\n"},
+           {"--algorithm ears-c1", "period,count\n2015-W01,3\n2015-W02,many\n",
+            "p4dp: detect: stdin: line 3, field 'count': 'many' is not a number\n"},
+           {"--algorithm ears-c1", "period,count\n2015-W01,3\n2015-W02,4\n2015-W04,4\n",
+            "p4dp: detect: stdin: line 4, field 'period': '2015-W04' does not follow "
+            "2015-W02 (line 3): periods must be consecutive, one row each (expected "
+            "2015-W03)\n"},
+           {"--algorithm ears-c1 --range 50:61", good,
+            "p4dp: detect: ears-c1: range 50:61 is outside the series: the series has "
+            "periods 1 to 60\n"},
+           {"--algorithm farrington-flexible --range 10:60", good,
+            "p4dp: detect: farrington-flexible: period 10 needs its reference period 5 years "
+            "back (period -250): start the range at 264 or later, or lower --b or --w\n"},
+       }) {
+    Outcome o = P4dp("detect " + c.args + " < " + SeriesFile("bad", c.text));
+    EXPECT_EQ(o.exit_code, 1) << c.args << "\n" << o.output;
+    EXPECT_EQ(o.output, c.message) << c.args;
+    // Nothing on stdout when it fails.
+    EXPECT_EQ(P4dp("detect " + c.args + " < " + SeriesFile("bad", c.text), " 2>/dev/null").output,
+              "");
+  }
+}
+
+TEST(Cli, DetectNamesTheBadControl) {
+  struct Case {
+    std::string args;
+    std::string named;
+  };
+  const std::string in = " < " + SeriesFile("controls", Weeks(60));
+  for (const Case& c : std::initializer_list<Case>{
+           {"--algorithm ears-c4", "--algorithm"},
+           {"--range 10:20", "--algorithm"},
+           {"--algorithm ears-c1 --k 2", "--k is not a control of ears-c1"},
+           {"--algorithm cusum --range 10", "--range: expected START:END"},
+           {"--algorithm farrington --reweight maybe", "--reweight"},
+           {"--algorithm farrington --limit54 5", "--limit54"},
+           {"--algorithm farrington-flexible --threshold-method exact", "--threshold-method"},
+           {"--algorithm cusum --range 10:20 --m median", "--m"},
+           {"--algorithm ears-c2 --baseline seven", "--baseline"},
+       }) {
+    Outcome o = P4dp("detect " + c.args + in);
+    EXPECT_EQ(o.exit_code, 2) << c.args << "\n" << o.output;
+    EXPECT_NE(o.output.find(c.named), std::string::npos) << c.args << "\n" << o.output;
+  }
+}
+
 }  // namespace
