@@ -108,14 +108,30 @@ struct Node {
   std::vector<Node> children;
 };
 
+// Where a patient's events of some kinds lie: a group of its columns (events [begin, end))
+// with the rank of the group's first value and how many of its events have one.
+using Range = store::KindPosting;
+constexpr uint32_t kRankUnknown = std::numeric_limits<uint32_t>::max();
+
 // What is found of one patient before its rules are evaluated (Evaluator::Prepare): for each
-// kind set the cohort reads, the patient's groups of those kinds, and for the sets read with a
-// value filter the rank of each group's first value (PatientEvents::ValuesBefore). Finding
-// them a few patients ahead lets the memory they point to load while earlier patients are
+// kind set the cohort reads, the ranges of the patient's events of those kinds. Finding them
+// a few patients ahead lets the memory they point to load while earlier patients are
 // evaluated.
 struct Prepared {
-  std::vector<std::vector<uint32_t>> groups;       // by set
-  std::vector<std::vector<uint32_t>> value_ranks;  // by set, one per group (valued sets only)
+  std::vector<std::vector<Range>> ranges;  // by set
+  bool ranks_pending = false;              // some valued range has value_rank == kRankUnknown
+};
+
+// A thread's place in the posting lists of the kinds of each set read through them
+// (Evaluator::Cursors): patients are prepared in increasing order, so each list is read once,
+// front to back.
+struct Cursors {
+  struct Cursor {
+    const store::KindPosting* at = nullptr;
+    const store::KindPosting* end = nullptr;
+  };
+  std::vector<std::vector<Cursor>> by_set;  // empty for a set read through group tables
+  std::vector<uint32_t> groups;             // scratch: groups found in a group table
 };
 
 // One thread's working memory, reset for each patient.
@@ -136,6 +152,9 @@ class Evaluator {
       : cohort_(cohort), index_(index), catalog_(catalog) {
     entry_set_ = SetOf(KindsOf(cohort.entry.domain, cohort.entry.codeset), false);
     for (const Rule& rule : cohort.inclusion) rules_.push_back(Compile(rule.criterion));
+    for (size_t set = 0; set < sets_.size(); ++set) {
+      reads_group_tables_ = reads_group_tables_ || !ByPostings(set);
+    }
   }
 
   // The patients that may have an entry event: those with one of the entry code set's codes
@@ -158,42 +177,85 @@ class Evaluator {
 
   Prepared NewPrepared() const {
     Prepared prepared;
-    prepared.groups.resize(sets_.size());
-    prepared.value_ranks.resize(sets_.size());
+    prepared.ranges.resize(sets_.size());
     return prepared;
   }
 
-  // Finds the patient's groups of each kind set, and starts loading their dates (and value
-  // bits where a value filter reads them). Needs the patient's group table: best called once
-  // PatientEvents::Prefetch has had time to load it.
-  void Prepare(const IndexPatient& p, Prepared& prepared) const {
+  // Cursors for a thread whose first patient is `first`: for each set of few kinds, one per
+  // kind, at the first posting of a patient from `first` on.
+  Cursors NewCursors(domain::PatientIndex first) const {
+    Cursors cursors;
+    cursors.by_set.resize(sets_.size());
     for (size_t s = 0; s < sets_.size(); ++s) {
-      std::vector<uint32_t>& groups = prepared.groups[s];
-      MatchingGroups(sets_[s].kinds, p.events, groups);
+      if (!ByPostings(s)) continue;
+      for (uint32_t kind : sets_[s].kinds->list) {
+        std::span<const store::KindPosting> list = index_.KindPostings(kind);
+        const store::KindPosting* at = std::lower_bound(
+            list.data(), list.data() + list.size(), first,
+            [](const store::KindPosting& x, domain::PatientIndex p) { return x.patient < p; });
+        cursors.by_set[s].push_back({at, list.data() + list.size()});
+      }
+    }
+    return cursors;
+  }
+
+  // Whether patient `i`'s group table is read by Prepare (and so worth loading ahead).
+  bool ReadsGroupTable(domain::PatientIndex i) const {
+    return reads_group_tables_ || !index_.InPostings(i);
+  }
+
+  // Finds patient `i`'s ranges of each kind set, and starts loading their dates and values
+  // (or value bits, when the ranks are still unknown). Patients are prepared in increasing
+  // order with the same `cursors`. A patient whose groups are not in the posting lists is
+  // read through its group table: best prepared once PatientEvents::Prefetch has had time to
+  // load it.
+  void Prepare(domain::PatientIndex i, const IndexPatient& p, Cursors& cursors,
+               Prepared& prepared) const {
+    const bool in_postings = index_.InPostings(i);
+    prepared.ranks_pending = false;
+    for (size_t s = 0; s < sets_.size(); ++s) {
+      std::vector<Range>& ranges = prepared.ranges[s];
+      ranges.clear();
+      if (ByPostings(s)) {
+        for (Cursors::Cursor& c : cursors.by_set[s]) {
+          while (c.at != c.end && c.at->patient < i) ++c.at;
+          if (in_postings && c.at != c.end && c.at->patient == i) ranges.push_back(*c.at);
+        }
+      }
+      if (!ByPostings(s) || !in_postings) {
+        std::vector<uint32_t>& groups = cursors.groups;
+        MatchingGroups(sets_[s].kinds, p.events, groups);
+        std::span<const PatientEvents::Group> table = p.events.groups();
+        for (uint32_t g : groups) {
+          const uint32_t begin = p.events.GroupBegin(g);
+          ranges.push_back({i, begin, table[g].end, kRankUnknown, 0});
+        }
+        prepared.ranks_pending = prepared.ranks_pending || (sets_[s].valued && !groups.empty());
+      }
       if (sets_[s].kinds == nullptr) continue;  // every group: too much to load ahead
-      std::span<const PatientEvents::Group> table = p.events.groups();
-      for (uint32_t g : groups) {
-        p.events.PrefetchEvents(p.events.GroupBegin(g), table[g].end, sets_[s].valued);
+      for (const Range& r : ranges) {
+        const bool ranked = r.value_rank != kRankUnknown;
+        p.events.PrefetchEvents(r.begin, r.end, sets_[s].valued && !ranked);
+        if (sets_[s].valued && ranked) p.events.PrefetchValues(r.value_rank, r.values);
       }
     }
   }
 
-  // Then, once the value bits are loaded: the rank of each valued group's first value, and
+  // Then, for ranges found through the group table and read with a value filter, once their
+  // value bits are loaded: the rank of each one's first value and its number of values, and
   // starts loading the values.
   void PrepareValues(const IndexPatient& p, Prepared& prepared) const {
-    std::span<const PatientEvents::Group> table = p.events.groups();
+    if (!prepared.ranks_pending) return;
     for (size_t s = 0; s < sets_.size(); ++s) {
       if (!sets_[s].valued) continue;
-      std::vector<uint32_t>& ranks = prepared.value_ranks[s];
-      ranks.clear();
-      for (uint32_t g : prepared.groups[s]) {
-        const uint32_t begin = p.events.GroupBegin(g);
-        const uint32_t rank = p.events.ValuesBefore(begin);
-        ranks.push_back(rank);
-        const uint32_t left = static_cast<uint32_t>(p.events.values().size()) - rank;
-        p.events.PrefetchValues(rank, std::min(table[g].end - begin, left));
+      for (Range& r : prepared.ranges[s]) {
+        if (r.value_rank != kRankUnknown) continue;
+        r.value_rank = p.events.ValuesBefore(r.begin);
+        r.values = p.events.ValuesBefore(r.end) - r.value_rank;
+        p.events.PrefetchValues(r.value_rank, r.values);
       }
     }
+    prepared.ranks_pending = false;
   }
 
   // Attrition of one patient: -1 if no candidate, else the largest number of leading rules
@@ -201,8 +263,7 @@ class Evaluator {
   // `prepared` comes from Prepare (and PrepareValues) for this patient.
   int Evaluate(const IndexPatient& p, const Prepared& prepared, Days& index_date,
                Scratch& scratch) const {
-    std::vector<Days>& candidates = scratch.candidates;
-    Candidates(p, prepared.groups[entry_set_], candidates);
+    std::span<const Days> candidates = Candidates(p, prepared.ranges[entry_set_], scratch);
     if (candidates.empty()) return -1;
     for (Scratch::Passing& m : scratch.passing) m.ready = false;
     int best = 0;
@@ -273,27 +334,35 @@ class Evaluator {
     return node;
   }
 
-  void Candidates(const IndexPatient& p, const std::vector<uint32_t>& groups,
-                  std::vector<Days>& dates) const {
+  // The entry's candidate dates, in increasing order: in scratch.candidates, or with every
+  // occurrence of one group and nothing to filter, that group's dates as they are (repeated
+  // dates then stay: evaluating a date twice changes nothing).
+  std::span<const Days> Candidates(const IndexPatient& p, const std::vector<Range>& ranges,
+                                   Scratch& scratch) const {
+    std::vector<Days>& dates = scratch.candidates;
     dates.clear();
     const Entry& entry = cohort_.entry;
-    if (groups.empty()) return;
+    if (ranges.empty()) return {};
     std::span<const Days> all = p.events.dates();  // sorted within each group
+    if (!entry.first && ranges.size() == 1 && !entry.from && !entry.to &&
+        entry.prior_observation_days <= 0) {
+      return all.subspan(ranges[0].begin, ranges[0].end - ranges[0].begin);
+    }
     if (entry.first) {
       // The earliest event of the kinds wanted: the earliest first date of their groups.
       Days first = std::numeric_limits<Days>::max();
-      for (uint32_t g : groups) first = std::min(first, all[p.events.GroupBegin(g)]);
+      for (const Range& r : ranges) first = std::min(first, all[r.begin]);
       dates.push_back(first);
     } else {
       // Every occurrence: only the dates `between` can be candidates.
-      for (uint32_t g : groups) {
-        auto begin = all.begin() + p.events.GroupBegin(g);
-        auto end = all.begin() + p.events.groups()[g].end;
+      for (const Range& r : ranges) {
+        auto begin = all.begin() + r.begin;
+        auto end = all.begin() + r.end;
         if (entry.from) begin = std::lower_bound(begin, end, *entry.from);
         if (entry.to) end = std::upper_bound(begin, end, *entry.to);
         dates.insert(dates.end(), begin, end);
       }
-      if (groups.size() > 1) std::sort(dates.begin(), dates.end());
+      if (ranges.size() > 1) std::sort(dates.begin(), dates.end());
       dates.erase(std::unique(dates.begin(), dates.end()), dates.end());
     }
     std::vector<Period> periods;
@@ -304,6 +373,7 @@ class Evaluator {
       return entry.prior_observation_days > 0 &&
              !Observed(periods, d, entry.prior_observation_days);
     });
+    return dates;
   }
 
   // The registration periods, merged where they touch or overlap (one without a start date
@@ -378,7 +448,7 @@ class Evaluator {
   static bool HoldsEvents(const Node& node, const IndexPatient& p, Days index,
                           const Prepared& prepared, Scratch& scratch) {
     const EventsCriterion& ec = node.criterion->events;
-    const std::vector<uint32_t>& groups = prepared.groups[node.set];
+    const std::vector<Range>& ranges = prepared.ranges[node.set];
     auto count_in = [&](auto begin, auto end) -> int64_t {
       if (ec.window_start) begin = std::lower_bound(begin, end, index + *ec.window_start);
       if (ec.window_end) end = std::upper_bound(begin, end, index + *ec.window_end);
@@ -387,38 +457,46 @@ class Evaluator {
     if (ec.value.empty()) {
       std::span<const Days> dates = p.events.dates();
       int64_t count = 0;
-      for (uint32_t g : groups) {
-        count += count_in(dates.begin() + p.events.GroupBegin(g),
-                          dates.begin() + p.events.groups()[g].end);
-      }
+      for (const Range& r : ranges)
+        count += count_in(dates.begin() + r.begin, dates.begin() + r.end);
       return CountIsRight(ec, count);
     }
     Scratch::Passing& m = scratch.passing[node.slot];
     if (!m.ready) {
-      PassingDates(ec, groups, prepared.value_ranks[node.set], p.events, m.dates);
+      PassingDates(ec, ranges, p.events, m.dates);
       m.ready = true;
     }
     return CountIsRight(ec, count_in(m.dates.begin(), m.dates.end()));
   }
 
-  // The dates of the events of `groups` whose value passes the criterion's filter, sorted.
-  // `ranks`: the rank of each group's first value.
-  static void PassingDates(const EventsCriterion& ec, const std::vector<uint32_t>& groups,
-                           const std::vector<uint32_t>& ranks, const PatientEvents& events,
-                           std::vector<Days>& out) {
+  // The dates of the events of `ranges` whose value passes the criterion's filter, sorted.
+  static void PassingDates(const EventsCriterion& ec, const std::vector<Range>& ranges,
+                           const PatientEvents& events, std::vector<Days>& out) {
     out.clear();
     std::span<const Days> dates = events.dates();
     std::span<const double> values = events.values();
-    for (size_t k = 0; k < groups.size(); ++k) {
-      const uint32_t g = groups[k];
-      const uint32_t begin = events.GroupBegin(g), end = events.groups()[g].end;
-      uint32_t value_rank = ranks[k];
-      for (uint32_t i = begin; i < end; ++i) {
+    // ValueFilter::Passes as four comparisons without branches: a missing bound always passes
+    // (-inf, +inf, or NaN, which no comparison holds against), and NaN (no value) never does.
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+    const double gte = ec.value.gte.value_or(-kInf), lte = ec.value.lte.value_or(kInf);
+    const double gt = ec.value.gt.value_or(kNaN), lt = ec.value.lt.value_or(kNaN);
+    auto passes = [&](double v) { return v >= gte && v <= lte && !(v <= gt) && !(v >= lt); };
+    for (const Range& r : ranges) {
+      const double* value = values.data() + r.value_rank;
+      if (r.values == r.end - r.begin) {
+        // Every event has a value: no need for the value bits.
+        for (uint32_t i = r.begin; i < r.end; ++i) {
+          if (passes(*value++)) out.push_back(dates[i]);
+        }
+        continue;
+      }
+      for (uint32_t i = r.begin; i < r.end; ++i) {
         if (!events.has_value(i)) continue;  // no value fails a value filter
-        if (ec.value.Passes(values[value_rank++])) out.push_back(dates[i]);
+        if (passes(*value++)) out.push_back(dates[i]);
       }
     }
-    if (groups.size() > 1) std::sort(out.begin(), out.end());
+    if (ranges.size() > 1) std::sort(out.begin(), out.end());
   }
 
   const Cohort& cohort_;
@@ -432,6 +510,13 @@ class Evaluator {
     bool valued = false;  // some criterion reads it with a value filter
   };
   std::vector<SetUse> sets_;
+  // Sets of at most this many kinds are read through the posting lists of their kinds
+  // (patients in the lists), larger ones through each patient's group table.
+  static constexpr size_t kMaxPostingKinds = 16;
+  bool ByPostings(size_t s) const {
+    return sets_[s].kinds != nullptr && sets_[s].kinds->list.size() <= kMaxPostingKinds;
+  }
+  bool reads_group_tables_ = false;  // some set is read through group tables
   size_t entry_set_ = 0;
   size_t valued_criteria_ = 0;  // Node::slot values handed out
   std::vector<Node> rules_;
@@ -477,15 +562,24 @@ CohortResult RunCohort(const Cohort& cohort, const store::Index& index,
     static_assert(kValues < kPrepare && kPrepare < kRing);
     std::vector<Prepared> ring;
     for (size_t r = 0; r < kRing; ++r) ring.push_back(evaluator.NewPrepared());
+    auto index_at = [&](size_t i) {
+      return selected ? (*selected)[i] : static_cast<domain::PatientIndex>(i);
+    };
+    if (from == to) return;
+    Cursors cursors = evaluator.NewCursors(index_at(from));
+    auto prepare = [&](size_t i) {
+      evaluator.Prepare(index_at(i), patient_at(i), cursors, ring[i % kRing]);
+    };
     for (size_t i = from; i < std::min(to, from + kPrepare); ++i) {
-      evaluator.Prepare(patient_at(i), ring[i % kRing]);
+      prepare(i);
       evaluator.PrepareValues(patient_at(i), ring[i % kRing]);
     }
     for (size_t i = from; i < to; ++i) {
       if (i + kRow < to) PrefetchBytes(&patient_at(i + kRow), sizeof(IndexPatient));
-      if (i + kTable < to) patient_at(i + kTable).events.Prefetch();
-      if (i + kPrepare < to)
-        evaluator.Prepare(patient_at(i + kPrepare), ring[(i + kPrepare) % kRing]);
+      if (i + kTable < to && evaluator.ReadsGroupTable(index_at(i + kTable))) {
+        patient_at(i + kTable).events.Prefetch();
+      }
+      if (i + kPrepare < to) prepare(i + kPrepare);
       if (i + kValues < to && i + kValues >= from + kPrepare) {
         evaluator.PrepareValues(patient_at(i + kValues), ring[(i + kValues) % kRing]);
       }

@@ -264,7 +264,21 @@ void Index::FreeDeleter::operator()(std::byte* p) const { std::free(p); }
 // Blocks of up to kArenaBytesMax, each filled with the events of consecutive patients; each
 // patient's own allocation is freed as soon as it is copied, so the peak stays near one block
 // above the events' size.
+void Index::AddPostings(domain::PatientIndex p, const PatientEvents& events) {
+  std::span<const PatientEvents::Group> groups = events.groups();
+  uint32_t begin = 0, rank = 0;
+  for (const PatientEvents::Group& g : groups) {
+    if (g.kind >= postings_.size()) postings_.resize(g.kind + 1);
+    uint32_t values = 0;
+    for (uint32_t i = begin; i < g.end; ++i) values += events.has_value(i) ? 1 : 0;
+    postings_[g.kind].push_back({p, begin, g.end, rank, values});
+    rank += values;
+    begin = g.end;
+  }
+}
+
 void Index::Compact() {
+  P4DP_ASSERT(postings_.empty());
   constexpr size_t kArenaBytesMax = size_t{256} << 20;
   constexpr size_t kHugePageBytes = size_t{2} << 20;
   size_t p = 0;
@@ -289,18 +303,21 @@ void Index::Compact() {
         const size_t b = events.MemoryBytes();
         events = events.CopyTo(arena + offset);
         offset += b;
+        AddPostings(static_cast<domain::PatientIndex>(r), events);
       }
       arenas_.emplace_back(arena);
       arena_bytes_ += static_cast<int64_t>(size);
     }
     p = q;
   }
+  for (std::vector<KindPosting>& list : postings_) list.shrink_to_fit();
 }
 
 void Index::DropEvents() {
   for (IndexPatient& p : patients_) p.events = PatientEvents();
   arenas_.clear();
   arena_bytes_ = 0;
+  postings_.clear();
   resources_.for_each_value([](Winner& w) { w.events_loaded = false; });
   by_code_.clear();
   kinds_ = EventKinds();
@@ -328,6 +345,8 @@ IndexMemory Index::Memory() const {
   bytes += by_code_.capacity() * sizeof(PatientSet);
   for (const PatientSet& s : by_code_) bytes += s.MemoryBytes();
   bytes += kinds_.MemoryBytes();
+  bytes += postings_.capacity() * sizeof(std::vector<KindPosting>);
+  for (const auto& list : postings_) bytes += list.capacity() * sizeof(KindPosting);
   m.index_bytes = static_cast<int64_t>(bytes);
   m.version_map_bytes =
       static_cast<int64_t>(resources_.memory_bytes() + scratch_best_.memory_bytes() +

@@ -29,6 +29,19 @@ struct IndexPatient {
   PatientEvents events;              // grouped by kind, by date within a group
 };
 
+// Where one patient's events of one kind lie in its columns (IndexPatient::events): listed
+// per kind, in patient order (Index::KindPostings), so that a reader after the events of a
+// few kinds walks these lists along with the patients instead of searching each patient's
+// group table, and knows where the dates and values are before reading anything of the
+// patient.
+struct KindPosting {
+  domain::PatientIndex patient = 0;
+  uint32_t begin = 0;  // the group's events: [begin, end)
+  uint32_t end = 0;
+  uint32_t value_rank = 0;  // events.ValuesBefore(begin)
+  uint32_t values = 0;      // how many of the group's events have a value
+};
+
 // What the index holds in memory, in bytes (allocated sizes, not counting the allocator's own
 // overhead).
 struct IndexMemory {
@@ -85,6 +98,16 @@ class Index {
   const EventKinds& kinds() const { return kinds_; }
   std::optional<domain::PatientIndex> Find(const domain::PatientKey& key) const;
   int64_t event_count() const { return events_; }
+  // The events of kind `kind` laid out by EndEventsLoad, in patient order; they describe
+  // patient i's columns only while InPostings(i). Empty for a kind first seen since.
+  std::span<const KindPosting> KindPostings(uint32_t kind) const {
+    if (kind >= postings_.size()) return {};
+    return postings_[kind];
+  }
+  // Whether KindPostings lists patient i's events: those laid out by EndEventsLoad, until the
+  // patient's events change (a patient re-packed since has columns of its own). False for
+  // every patient of an index built by Apply.
+  bool InPostings(domain::PatientIndex i) const { return !patients_[i].events.owns_memory(); }
   // Patients with at least one event of code `code_id` (empty set if none).
   const PatientSet& PatientsWithCode(uint32_t code_id) const;
   size_t resource_count() const { return resources_.size(); }
@@ -119,8 +142,10 @@ class Index {
   void Repack();
   void RepackPatient(domain::PatientIndex p, std::span<const Staged> added,
                      std::span<const Removal> removed);
-  // Moves every patient's events into large blocks, in patient order.
+  // Moves every patient's events into large blocks, in patient order, and lists their groups
+  // by kind (postings_).
   void Compact();
+  void AddPostings(domain::PatientIndex p, const PatientEvents& events);
   struct FreeDeleter {
     void operator()(std::byte* p) const;
   };
@@ -133,6 +158,7 @@ class Index {
   // Where the events loaded at once lie (Compact); a patient re-packed since has its own.
   std::vector<std::unique_ptr<std::byte[], FreeDeleter>> arenas_;
   int64_t arena_bytes_ = 0;
+  std::vector<std::vector<KindPosting>> postings_;  // by kind, built with the arenas
   // Apply's per-batch maps and lists, kept to reuse their memory.
   FlatMap64<const Version*> scratch_best_;
   FlatMap64<bool> scratch_winners_;
