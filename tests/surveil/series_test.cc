@@ -19,8 +19,8 @@
 #include "domain/departement.h"
 #include "store/catalog.h"
 #include "store/index.h"
-#include "synth/catalogue.h"
 #include "surveil/indicators.h"
+#include "synth/catalogue.h"
 
 namespace p4dp::surveil {
 namespace {
@@ -163,8 +163,8 @@ std::map<std::string, std::map<Days, double>> Everything(const SeriesStore& s) {
       for (int band = 0; band <= kAllBands; ++band) {
         for (size_t i = 0; i < s.indicators().size(); ++i) {
           auto c = v.Counts(static_cast<int>(i), p, band, Granularity::kDay);
-          auto& m = out[s.indicators()[i].name + " " + PlaceCode(p) + " " +
-                        std::string(BandLabel(band))];
+          auto& m =
+              out[s.indicators()[i].name + " " + PlaceCode(p) + " " + std::string(BandLabel(band))];
           for (size_t t = 0; t < c.size(); ++t) {
             if (c[t] != 0) m[v.PeriodStart(Granularity::kDay, static_cast<int>(t))] = c[t];
           }
@@ -187,7 +187,7 @@ TEST_F(SeriesTest, LiveBatchesChangeOnlyTheirSeriesAndEqualAFullRebuild) {
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
   const std::vector<std::pair<const char*, const char*>> codes = {
-      {"icd10", "J111"}, {"icpc2", "R80"}, {"icd10", "A099"}, {"icpc2", "A72"},
+      {"icd10", "J111"}, {"icpc2", "R80"},  {"icd10", "A099"}, {"icpc2", "A72"},
       {"icd10", "U071"}, {"icd10", "B059"}, {"icd10", "J219"}, {"icd10", "E119"}};
   const char* deps[] = {"14", "75", "971", "2A", ""};
   constexpr int kPatients = 60;
@@ -219,9 +219,7 @@ TEST_F(SeriesTest, LiveBatchesChangeOnlyTheirSeriesAndEqualAFullRebuild) {
     store::Batch b;
     const int n = 1 + pick(kPatients);
     switch (pick(4)) {
-      case 0:
-        new_event(b, n);
-        break;
+      case 0: new_event(b, n); break;
       case 1:
       case 2: {  // a newer version of a resource (another day, another code) or its removal
         auto it = std::next(owner.begin(), pick(static_cast<int>(owner.size())));
@@ -294,8 +292,8 @@ TEST(Indicators, TheDefaultsAreTheContractsAndFindTheSyntheticCases) {
   std::vector<Indicator> defaults = DefaultIndicators();
   std::vector<std::string> names;
   for (const Indicator& i : defaults) names.push_back(i.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"ili", "gastro", "bronchiolitis", "covid",
-                                             "varicella", "measles"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"ili", "gastro", "bronchiolitis", "covid", "varicella",
+                                             "measles"}));
   // Every code the synthetic population writes for an acute consultation, CISP-2 or
   // CIM-10, falls in the indicator of the same name (checked through a series count).
   std::string dir = std::string(P4DP_BINARY_DIR) + "/test-tmp/series_synth_codes";
@@ -349,7 +347,8 @@ TEST(Indicators, ErrorsNameTheFileTheLineAndTheField) {
     std::string message;
   };
   for (const Case& c : std::vector<Case>{
-           {"{\"indicators\": [\n{\"name\": \"x\",\n \"codes\": [}]}", "f.json: line 3: invalid JSON"},
+           {"{\"indicators\": [\n{\"name\": \"x\",\n \"codes\": [}]}",
+            "f.json: line 3: invalid JSON"},
            {"[]", "f.json: (document): must be an object"},
            {"{\"indicators\": []}", "f.json: indicators: is empty"},
            {"{\"indicators\": [], \"more\": 1}", "f.json: more: unknown field"},
