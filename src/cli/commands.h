@@ -23,6 +23,8 @@ void RegisterWarehouseCommands(CLI::App& app, RunFn& run);
 void RegisterQueryCommands(CLI::App& app, RunFn& run);
 // detect
 void RegisterDetect(CLI::App& app, RunFn& run);
+// surveil
+void RegisterSurveil(CLI::App& app, RunFn& run);
 
 // Prints "p4dp: <message>" to stderr and returns the exit code for a failed command (1).
 int Fail(const std::string& message);

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   p4dp::cli::RegisterWarehouseCommands(app, run);
   p4dp::cli::RegisterQueryCommands(app, run);
   p4dp::cli::RegisterDetect(app, run);
+  p4dp::cli::RegisterSurveil(app, run);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);

@@ -14,12 +14,16 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/file_system.h"
 #include "cli/commands.h"
 #include "cli/warehouse_access.h"
 #include "server/http_server.h"
+#include "server/surveillance_routes.h"
 #include "server/warehouse_routes.h"
+#include "surveil/indicators.h"
+#include "surveil/series.h"
 
 namespace p4dp::cli {
 namespace {
@@ -33,6 +37,7 @@ struct ServeArgs {
   std::string web_dir;  // empty: $P4DP_WEB_DIR, else the build's web folder
   std::string key_file;
   std::string source = "default";
+  std::string indicators_file;  // empty: the default indicators
 };
 
 std::string WebDir(const ServeArgs& args) {
@@ -85,6 +90,16 @@ int Serve(const ServeArgs& args) {
   sigaddset(&signals, SIGINT);
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
+  std::vector<surveil::Indicator> indicators = surveil::DefaultIndicators();
+  if (!args.indicators_file.empty()) {
+    auto loaded = surveil::LoadIndicators(args.indicators_file);
+    if (!loaded.ok()) {
+      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      return Fail(loaded.status().message());
+    }
+    indicators = std::move(*loaded);
+  }
+  surveil::SeriesStore series(std::move(indicators));
   server::Router router;
   server::AddHealthRoute(router, P4DP_VERSION);
   // A data folder holding a warehouse is opened (with its key) and its routes served.
@@ -96,8 +111,18 @@ int Serve(const ServeArgs& args) {
       return Fail(opened.status().ToString());
     }
     warehouse = std::move(*opened);
+    // The indicator series: built from the index now, then fed every committed batch.
+    warehouse->SetCommitObserver([&series](const store::Batch& b) { series.NoteBatch(b); });
+    Status built = warehouse->Read([&](const store::Index& index, const store::Catalog& catalog) {
+      series.Build(index, catalog);
+    });
+    if (!built.ok()) {
+      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      return Fail(built.ToString());
+    }
     warehouse->StartBackgroundMerges();
     server::AddWarehouseRoutes(router, *warehouse, args.source);
+    server::AddSurveillanceRoutes(router, *warehouse, series);
   }
   auto server = server::HttpServer::Create(
       {.bind_address = args.bind_address, .port = args.port, .web_dir = web_dir},
@@ -131,6 +156,8 @@ void RegisterServe(CLI::App& app, RunFn& run) {
                   "Source name given to records POSTed to "
                   "/api/ingest")
       ->capture_default_str();
+  sub->add_option("--indicators", args->indicators_file,
+                  "Surveillance indicators (JSON; default: the six of config/indicators.json)");
   sub->callback([args, &run] { run = [args] { return Serve(*args); }; });
 }
 

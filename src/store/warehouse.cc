@@ -214,7 +214,10 @@ struct Warehouse::Transaction::Pipeline {
       }
       // The transaction's exclusive lock keeps readers out while the index changes.
       ApplyCounts c;
-      if (job->fate == Fate::kCommitted) c = w.index_.Apply(job->batch);
+      if (job->fate == Fate::kCommitted) {
+        c = w.index_.Apply(job->batch);
+        if (w.commit_observer_) w.commit_observer_(job->batch);
+      }
       job->batch = Batch();
       std::lock_guard lock(mu);
       Add(c);

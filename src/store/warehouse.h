@@ -107,6 +107,14 @@ class Warehouse {
   Status MergeStatus() const;
   ~Warehouse();
 
+  // Called with each batch once it is committed and applied to the index, on the thread that
+  // applies it, while the warehouse is held exclusively: it must be quick and must not call
+  // the warehouse (the surveillance series note the patients a batch touched). Set it before
+  // the first transaction.
+  void SetCommitObserver(std::function<void(const Batch&)> observer) {
+    commit_observer_ = std::move(observer);
+  }
+
   // Reads under the shared lock: `fn` sees a consistent index, with its events (loaded from
   // the segments at the first read). Fails if a segment cannot be read.
   Status Read(const std::function<void(const Index&, const Catalog&)>& fn) const;
@@ -146,6 +154,7 @@ class Warehouse {
   Status merge_status_;
   std::thread merger_;
   mutable Index index_{false};
+  std::function<void(const Batch&)> commit_observer_;
   mutable Status events_status_;
 };
 

@@ -5,6 +5,7 @@
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/poisson.hpp>
 #include <boost/math/distributions/students_t.hpp>
+#include <boost/math/special_functions/gamma.hpp>
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -142,6 +143,15 @@ double QuantileType7(std::span<const double> sorted, double p) {
     q = (1 - h) * q + h * at_hi;
   }
   return q;
+}
+
+Interval PoissonInterval(double x, double level) {
+  if (!(x >= 0) || !(level > 0 && level < 1)) return {std::nan(""), std::nan("")};
+  const double tail = (1 - level) / 2;
+  Interval out;
+  out.low = x == 0 ? 0 : bm::gamma_p_inv(x, tail);
+  out.high = bm::gamma_p_inv(x + 1, 1 - tail);
+  return out;
 }
 
 }  // namespace p4dp::surveil

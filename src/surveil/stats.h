@@ -24,6 +24,15 @@ double QStudentT(double p, double df);
 // R's quantile(x, p, type = 7) of the values in `sorted` (ascending, no NaN, not empty).
 double QuantileType7(std::span<const double> sorted, double p);
 
+// The exact (Garwood) confidence interval of a Poisson mean for an observed count x at
+// `level` (0.95): [qgamma((1 - level) / 2, x), qgamma((1 + level) / 2, x + 1)], the lower
+// bound 0 when x is 0 (R's poisson.test(x)$conf.int).
+struct Interval {
+  double low = 0;
+  double high = 0;
+};
+Interval PoissonInterval(double x, double level = 0.95);
+
 // R's max(a, b) and pmax(a, b): NaN if either is NaN.
 inline double RMax(double a, double b) {
   if (a != a) return a;

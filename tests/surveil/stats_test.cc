@@ -71,5 +71,19 @@ TEST(Stats, RMaxPropagatesNaN) {
   EXPECT_EQ(RMax(2, 1), 2);
 }
 
+TEST(PoissonInterval, IsRsPoissonTestConfInt) {
+  // R: sprintf("%.10g", poisson.test(x)$conf.int) for x = 0, 5, 100.
+  struct Case {
+    double x, low, high;
+  };
+  for (const Case& c : {Case{0, 0, 3.688879454}, Case{5, 1.62348639, 11.66833208},
+                        Case{100, 81.36399125, 121.6267938}}) {
+    Interval i = PoissonInterval(c.x);
+    EXPECT_NEAR(i.low, c.low, 1e-8 * std::max(1.0, c.low)) << c.x;
+    EXPECT_NEAR(i.high, c.high, 1e-8 * c.high) << c.x;
+  }
+  EXPECT_TRUE(std::isnan(PoissonInterval(-1).low));
+}
+
 }  // namespace
 }  // namespace p4dp::surveil
