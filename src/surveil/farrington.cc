@@ -43,28 +43,29 @@ double PowerThreshold(double mu0, double se_fit, double phi, double z, PowerTran
   return std::max(lower, upper);
 }
 
-// Anscombe residuals of a Poisson fit scaled by phi (surveillance's anscombe.residuals).
-std::vector<double> AnscombeResiduals(const LinearFit& fit, std::span<const double> y, double phi) {
-  std::vector<double> s(y.size());
+// Anscombe residuals of a Poisson fit scaled by phi (surveillance's anscombe.residuals), into
+// `s` (its storage reused).
+void AnscombeResiduals(const LinearFit& fit, std::span<const double> y, double phi,
+                       std::vector<double>& s) {
+  s.resize(y.size());
   for (size_t i = 0; i < y.size(); ++i) {
     const double mu = fit.fitted[i];
     double a = 3.0 / 2.0 * (std::pow(y[i], 2.0 / 3.0) * std::pow(mu, -1.0 / 6.0) - std::sqrt(mu));
     s[i] = a / std::sqrt(phi * (1 - fit.hat[i]));
   }
-  return s;
 }
 
 // algo.farrington.assign.weights: residuals above the threshold are down-weighted by s^-2,
-// and the weights are scaled to sum to the number of observations.
-std::vector<double> AssignWeights(std::span<const double> s, double threshold) {
+// and the weights are scaled to sum to the number of observations. Into `omega` (its storage
+// reused).
+void AssignWeights(std::span<const double> s, double threshold, std::vector<double>& omega) {
   double sum = 0;
   for (double v : s) sum += v > threshold ? std::pow(v, -2.0) : 1.0;
   const double gamma = static_cast<double>(s.size()) / sum;
-  std::vector<double> omega(s.size());
+  omega.resize(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     omega[i] = s[i] > threshold ? gamma * std::pow(s[i], -2.0) : gamma;
   }
-  return omega;
 }
 
 // A quasi-Poisson fit and its dispersion phi = max(dispersion, 1).
@@ -122,7 +123,9 @@ Result<Model> FitFast(std::span<const double> response, std::span<const int> wti
   }
   m.phi = RMax(m.fit.dispersion, 1);
   if (reweight) {
-    std::vector<double> omega = AssignWeights(AnscombeResiduals(m.fit, response, m.phi), 1.0);
+    std::vector<double> residuals, omega;
+    AnscombeResiduals(m.fit, response, m.phi, residuals);
+    AssignWeights(residuals, 1.0, omega);
     m.fit = P4DP_TRY(FitPoissonGlm(m.design, response, omega));
     m.phi = RMax(m.fit.dispersion, 1);
   }
@@ -244,28 +247,43 @@ struct FlexibleData {
   std::vector<int> levels;  // sorted
 };
 
-Result<FlexibleData> FlexibleBaseline(const SeriesView& series, int k,
-                                      const FarringtonFlexibleOptions& o) {
+// What the evaluation of one period needs beyond its inputs, kept from one period to the next
+// of a series so that evaluating a period allocates nothing once the buffers have grown.
+struct FlexibleScratch {
+  FlexibleData data;
+  std::vector<int> blocks;  // blocks[t] for t = 1..n; 0 stands for R's NA
+  Model model;
+  std::vector<double> residuals;
+  std::vector<double> omega;
+  std::vector<double> x0;
+  GlmWorkspace glm;
+};
+
+// Fills scratch.data with the baseline of period k.
+Status FlexibleBaseline(const SeriesView& series, int k, const FarringtonFlexibleOptions& o,
+                        FlexibleScratch& scratch) {
   const int n = static_cast<int>(series.counts.size());
   const int freq = series.frequency;
   const int p = o.no_periods;
-  const std::string at = "farrington-flexible: period " + std::to_string(k);
+  // Error messages are built only when needed: this runs for every evaluated period.
+  auto at = [&] { return "farrington-flexible: period " + std::to_string(k); };
   // The first period the reference's default range evaluates, which always can be.
-  const std::string advice = ": start the range at " + std::to_string(freq * o.b + o.w + 1) +
-                             " or later, or lower --b or --w";
+  auto advice = [&] {
+    return ": start the range at " + std::to_string(freq * o.b + o.w + 1) +
+           " or later, or lower --b or --w";
+  };
   if (k - freq * o.b < 1) {
-    return Status::InvalidArgument(at + " needs its reference period " + std::to_string(o.b) +
+    return Status::InvalidArgument(at() + " needs its reference period " + std::to_string(o.b) +
                                    " years back (period " + std::to_string(k - freq * o.b) + ")" +
-                                   advice);
+                                   advice());
   }
-  // blocks[t] for t = 1..n; 0 stands for R's NA. R ignores an index 0 in an assignment and
-  // fails on a negative one.
-  std::vector<int> blocks(static_cast<size_t>(n) + 1, 0);
-  Status bad;
+  // R ignores an index 0 in an assignment and fails on a negative one.
+  std::vector<int>& blocks = scratch.blocks;
+  blocks.assign(static_cast<size_t>(n) + 1, 0);
+  bool before_series = false;
   auto set = [&](int t, int value) {
     if (t < 0) {
-      bad =
-          Status::InvalidArgument(at + ": its baseline window reaches before the series" + advice);
+      before_series = true;
     } else if (t > 0 && t <= n) {
       blocks[static_cast<size_t>(t)] = value;
     }
@@ -281,27 +299,31 @@ Result<FlexibleData> FlexibleBaseline(const SeriesView& series, int k,
       return Status::InvalidArgument("farrington-flexible: --no-periods " + std::to_string(p) +
                                      " is too big for --w " + std::to_string(o.w));
     }
-    std::vector<int> cumulative = {0};
+    int cumulative = 0;
     for (int j = 1; j <= p - 1; ++j) {
       const int length = gap / (p - 1) + (j <= gap % (p - 1) ? 1 : 0);
-      cumulative.push_back(cumulative.back() + length);
-    }
-    for (int j = 1; j <= p - 1; ++j) {
-      const int from = ref + o.w + 1 + cumulative[static_cast<size_t>(j - 1)];
-      const int to = ref + o.w + 1 + cumulative[static_cast<size_t>(j)] - 1;
+      const int from = ref + o.w + 1 + cumulative;
+      const int to = ref + o.w + 1 + cumulative + length - 1;
       ForColon(from, to, [&](int t) { set(t, j); });
+      cumulative += length;
     }
   }
-  if (!bad.ok()) return bad;
+  if (before_series) {
+    return Status::InvalidArgument(at() + ": its baseline window reaches before the series" +
+                                   advice());
+  }
   const int skip = o.past_weeks_not_included.value_or(o.w);
   if (k - skip < 0) {
-    return Status::InvalidArgument(at + ": --past-weeks-not-included reaches before the series");
+    return Status::InvalidArgument(at() + ": --past-weeks-not-included reaches before the series");
   }
-  std::vector<int> id = blocks;
-  for (int t = std::max(k - skip, 1); t <= k; ++t) id[static_cast<size_t>(t)] = 0;
-  FlexibleData d;
+  for (int t = std::max(k - skip, 1); t <= k; ++t) blocks[static_cast<size_t>(t)] = 0;
+  FlexibleData& d = scratch.data;
+  d.wtime.clear();
+  d.response.clear();
+  d.block.clear();
+  d.levels.clear();
   for (int t = 1; t <= n; ++t) {
-    const int label = id[static_cast<size_t>(t)];
+    const int label = blocks[static_cast<size_t>(t)];
     if (label == 0) continue;
     if (std::find(d.levels.begin(), d.levels.end(), label) == d.levels.end()) {
       d.levels.push_back(label);
@@ -314,57 +336,63 @@ Result<FlexibleData> FlexibleBaseline(const SeriesView& series, int k,
   }
   std::sort(d.levels.begin(), d.levels.end());
   if (d.response.empty()) {
-    return Status::InvalidArgument(at + " has no baseline period with a count");
+    return Status::InvalidArgument(at() + " has no baseline period with a count");
   }
-  return d;
+  return Status::Ok();
 }
 
 // The row of the design for a period at `wtime` in seasonal block `block`: intercept, trend,
-// then one indicator per level after the first (R's treatment contrasts).
-std::vector<double> FlexibleRow(const FlexibleData& d, bool trend, bool factors, int wtime,
-                                int block) {
-  std::vector<double> row = {1.0};
+// then one indicator per level after the first (R's treatment contrasts). Into `row`.
+void FlexibleRow(const FlexibleData& d, bool trend, bool factors, int wtime, int block,
+                 std::vector<double>& row) {
+  row.assign(1, 1.0);
   if (trend) row.push_back(wtime);
   if (factors) {
     for (size_t l = 1; l < d.levels.size(); ++l) row.push_back(block == d.levels[l] ? 1.0 : 0.0);
   }
-  return row;
 }
 
-Design FlexibleDesign(const FlexibleData& d, bool trend, bool factors) {
+// The design of the baseline, into `x`.
+void FlexibleDesign(const FlexibleData& d, bool trend, bool factors, Design& x) {
   const int n = static_cast<int>(d.response.size());
-  const int cols = static_cast<int>(FlexibleRow(d, trend, factors, 0, 0).size());
-  Design x(n, cols);
+  const int levels = static_cast<int>(d.levels.size());
+  const int cols = 1 + (trend ? 1 : 0) + (factors ? std::max(levels - 1, 0) : 0);
+  x.Reset(n, cols);
   for (int i = 0; i < n; ++i) {
     const auto u = static_cast<size_t>(i);
-    std::vector<double> row = FlexibleRow(d, trend, factors, d.wtime[u], d.block[u]);
-    for (int c = 0; c < cols; ++c) x.at(i, c) = row[static_cast<size_t>(c)];
+    x.at(i, 0) = 1;
+    if (trend) x.at(i, 1) = d.wtime[u];
+    if (!factors) continue;
+    for (int l = 1; l < levels; ++l) {
+      if (d.block[u] == d.levels[static_cast<size_t>(l)]) x.at(i, (trend ? 1 : 0) + l) = 1;
+    }
   }
-  return x;
 }
 
-// algo.farrington.fitGLM.flexible: nothing when neither the fit nor the one without trend
-// converges.
-Result<std::optional<Model>> FitFlexible(const FlexibleData& d, bool trend, bool factors,
-                                         const FarringtonFlexibleOptions& o) {
-  Model m;
+// algo.farrington.fitGLM.flexible, into scratch.model: false when neither the fit nor the one
+// without trend converges.
+Result<bool> FitFlexible(bool trend, bool factors, const FarringtonFlexibleOptions& o,
+                         FlexibleScratch& scratch) {
+  const FlexibleData& d = scratch.data;
+  Model& m = scratch.model;
   m.has_trend = trend;
-  m.design = FlexibleDesign(d, trend, factors);
-  m.fit = P4DP_TRY(FitPoissonGlm(m.design, d.response));
+  FlexibleDesign(d, trend, factors, m.design);
+  P4DP_TRY(FitPoissonGlm(m.design, d.response, {}, scratch.glm, m.fit));
   if (!m.fit.converged) {
     if (trend) {
       m.has_trend = false;
-      m.design = FlexibleDesign(d, false, factors);
-      m.fit = P4DP_TRY(FitPoissonGlm(m.design, d.response));
+      FlexibleDesign(d, false, factors, m.design);
+      P4DP_TRY(FitPoissonGlm(m.design, d.response, {}, scratch.glm, m.fit));
     }
-    if (!m.fit.converged) return std::optional<Model>();
+    if (!m.fit.converged) return false;
   }
   m.phi = RMax(m.fit.dispersion, 1);
   m.summary_dispersion = m.fit.dispersion;
   if (o.reweight) {
-    std::vector<double> omega =
-        AssignWeights(AnscombeResiduals(m.fit, d.response, m.phi), o.weights_threshold);
-    m.fit = P4DP_TRY(FitPoissonGlm(m.design, d.response, omega));
+    AnscombeResiduals(m.fit, d.response, m.phi, scratch.residuals);
+    AssignWeights(scratch.residuals, o.weights_threshold, scratch.omega);
+    const std::vector<double>& omega = scratch.omega;
+    P4DP_TRY(FitPoissonGlm(m.design, d.response, omega, scratch.glm, m.fit));
     m.phi = RMax(m.fit.dispersion, 1);
     double sum = 0;
     for (size_t i = 0; i < omega.size(); ++i) {
@@ -373,15 +401,21 @@ Result<std::optional<Model>> FitFlexible(const FlexibleData& d, bool trend, bool
     }
     m.summary_dispersion = m.fit.df_residual > 0 ? sum / m.fit.df_residual : kNA;
   }
-  return std::optional<Model>(std::move(m));
+  return true;
 }
+
+// The quantiles of the normal distribution the thresholds read, computed once per series.
+struct FlexibleQuantiles {
+  double z = 0;  // qnorm(1 - alpha)
+};
 
 // algo.farrington.threshold.farrington (delta) and algo.farrington.threshold.noufaily
 // (nbPlugin, muan): the upper bound from the prediction on the response (delta) or link
 // scale.
-double FlexibleThreshold(const Prediction& pred, double phi, const FarringtonFlexibleOptions& o) {
+double FlexibleThreshold(const Prediction& pred, double phi, const FarringtonFlexibleOptions& o,
+                         const FlexibleQuantiles& q) {
   if (o.threshold_method == ThresholdMethod::kDelta) {
-    return PowerThreshold(pred.fit, pred.se_link * pred.fit, phi, QNorm(1 - o.alpha), o.powertrans);
+    return PowerThreshold(pred.fit, pred.se_link * pred.fit, phi, q.z, o.powertrans);
   }
   const double mu0 = o.threshold_method == ThresholdMethod::kNbPlugin
                          ? std::exp(pred.eta)
@@ -391,28 +425,30 @@ double FlexibleThreshold(const Prediction& pred, double phi, const FarringtonFle
   return QPois(1 - o.alpha, mu0);
 }
 
-Result<Evaluation> FlexibleAt(const SeriesView& series, int k, const FarringtonFlexibleOptions& o) {
-  const FlexibleData d = P4DP_TRY(FlexibleBaseline(series, k, o));
+Result<Evaluation> FlexibleAt(const SeriesView& series, int k, const FarringtonFlexibleOptions& o,
+                              const FlexibleQuantiles& q, FlexibleScratch& scratch) {
+  P4DP_TRY(FlexibleBaseline(series, k, o, scratch));
+  const FlexibleData& d = scratch.data;
+  const Model& m = scratch.model;
   const bool factors = o.no_periods != 1;
   Evaluation e{.expected = 0, .upper = kNA, .alarm = false};
-  std::optional<Model> m = P4DP_TRY(FitFlexible(d, o.trend, factors, o));
-  if (!m) return e;  // R leaves expected at 0 and the bound and alarm NA
-  if (m->has_trend) {
-    std::vector<double> x0 = FlexibleRow(d, true, factors, k, o.no_periods);
-    const double fit = Predict(m->fit, x0, m->summary_dispersion).fit;
+  // R leaves expected at 0 and the bound and alarm NA when no fit converges.
+  if (!P4DP_TRY(FitFlexible(o.trend, factors, o, scratch))) return e;
+  if (m.has_trend) {
+    FlexibleRow(d, true, factors, k, o.no_periods, scratch.x0);
+    const double fit = Predict(m.fit, scratch.x0, m.summary_dispersion).fit;
     const bool significant =
-        CoefficientPValue(m->fit, 1, m->summary_dispersion) < o.p_threshold_trend;
+        CoefficientPValue(m.fit, 1, m.summary_dispersion) < o.p_threshold_trend;
     const bool no_extrapolation = fit <= *std::max_element(d.response.begin(), d.response.end());
     if (!(o.b >= 3 && significant && no_extrapolation)) {
-      m = P4DP_TRY(FitFlexible(d, false, factors, o));
-      if (!m) return e;
+      if (!P4DP_TRY(FitFlexible(false, factors, o, scratch))) return e;
     }
   }
-  std::vector<double> x0 = FlexibleRow(d, m->has_trend, factors, k, o.no_periods);
+  FlexibleRow(d, m.has_trend, factors, k, o.no_periods, scratch.x0);
   // R passes phi to predict() inside its newdata, where predict() does not read it: the
   // standard error comes from summary()'s dispersion.
-  const Prediction pred = Predict(m->fit, x0, m->summary_dispersion);
-  const double upper = FlexibleThreshold(pred, m->phi, o);
+  const Prediction pred = Predict(m.fit, scratch.x0, m.summary_dispersion);
+  const double upper = FlexibleThreshold(pred, m.phi, o, q);
   const double enough = P4DP_TRY(EnoughCases("farrington-flexible", series, k, o.limit54));
   const double observed = CountAt(series, k);
   const double fit = o.threshold_method == ThresholdMethod::kDelta ? pred.fit : pred.eta;
@@ -454,8 +490,11 @@ Result<Detection> FarringtonFlexible(const SeriesView& series, std::optional<Per
   const int default_first = series.frequency * options.b + options.w + 1;
   PeriodRange r = P4DP_TRY(ResolveRange(name, range, default_first, periods));
   Detection out{.range = r, .periods = {}};
+  out.periods.reserve(static_cast<size_t>(r.last - r.first + 1));
+  const FlexibleQuantiles q{.z = QNorm(1 - options.alpha)};
+  FlexibleScratch scratch;
   for (int k = r.first; k <= r.last; ++k) {
-    out.periods.push_back(P4DP_TRY(FlexibleAt(series, k, options)));
+    out.periods.push_back(P4DP_TRY(FlexibleAt(series, k, options, q, scratch)));
   }
   return out;
 }

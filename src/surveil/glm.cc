@@ -5,11 +5,15 @@
 #include <cfloat>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "surveil/stats.h"
 
 namespace p4dp::surveil {
 namespace {
+
+// The log link's inverse and derivative in R's poisson(): exp(eta), at least DBL_EPSILON.
+double LogLinkInverse(double eta) { return std::max(std::exp(eta), DBL_EPSILON); }
 
 using Matrix = Eigen::MatrixXd;
 using Vector = Eigen::VectorXd;
@@ -117,67 +121,275 @@ Matrix ToMatrix(const Design& x) {
   return Eigen::Map<const Matrix>(x.values.data(), x.rows, x.cols);
 }
 
-// The log link's inverse and derivative in R's poisson(): exp(eta), at least DBL_EPSILON.
-double LogLinkInverse(double eta) { return std::max(std::exp(eta), DBL_EPSILON); }
-
-// Poisson deviance, sum of poisson()$dev.resids.
-double PoissonDeviance(std::span<const double> y, const Vector& mu, const Vector& weights) {
+// Poisson deviance, sum of poisson()$dev.resids, with log(y / mu) taken as log(y) - log(mu):
+// the logarithms of y are computed once per fit and log(mu) is eta unless mu was held at
+// DBL_EPSILON. The deviance only decides when the iterations stop, where a difference in the
+// last bits does not matter.
+double PoissonDeviance(std::span<const double> y, std::span<const double> log_y,
+                       std::span<const double> eta, std::span<const double> mu,
+                       std::span<const double> weights) {
+  const double log_epsilon = std::log(DBL_EPSILON);
   double deviance = 0;
   for (size_t i = 0; i < y.size(); ++i) {
-    const auto e = static_cast<Eigen::Index>(i);
-    double r = mu(e) * weights(e);
-    if (y[i] > 0) r = weights(e) * (y[i] * std::log(y[i] / mu(e)) - (y[i] - mu(e)));
+    double r = mu[i] * weights[i];
+    if (y[i] > 0) {
+      const double log_mu = mu[i] == DBL_EPSILON ? log_epsilon : eta[i];
+      r = weights[i] * (y[i] * (log_y[i] - log_mu) - (y[i] - mu[i]));
+    }
     deviance += 2 * r;
   }
   return deviance;
+}
+
+// What the start of a fit computes of each count: log(y), log(y + 0.1) and exp(log(y + 0.1)),
+// looked up for the small whole counts most series are made of.
+struct CountLogs {
+  double log_y = 0;
+  double eta = 0;
+  double mu = 0;
+};
+constexpr int kCountTableSize = 1024;
+
+CountLogs ComputeCountLogs(double y) {
+  CountLogs c;
+  c.log_y = y > 0 ? std::log(y) : 0;
+  c.eta = std::log(y + 0.1);
+  c.mu = LogLinkInverse(c.eta);
+  return c;
+}
+
+CountLogs LookUpCountLogs(double y) {
+  static const std::vector<CountLogs> table = [] {
+    std::vector<CountLogs> t(kCountTableSize);
+    for (int i = 0; i < kCountTableSize; ++i) t[static_cast<size_t>(i)] = ComputeCountLogs(i);
+    return t;
+  }();
+  if (y >= 0 && y < kCountTableSize && y == std::floor(y)) {
+    return table[static_cast<size_t>(y)];
+  }
+  return ComputeCountLogs(y);
+}
+
+// Applies the reflector I - tau v v', v = (1, essential), to the m values of `x`, as Eigen's
+// applyHouseholderOnTheLeft does.
+void ApplyReflector(const double* essential, int m, double tau, double* x) {
+  if (m == 1) {
+    x[0] *= 1 - tau;
+    return;
+  }
+  if (tau == 0) return;
+  double dot = 0;
+  for (int i = 1; i < m; ++i) dot += essential[i] * x[i];
+  dot += x[0];
+  x[0] -= tau * dot;
+  for (int i = 1; i < m; ++i) x[i] -= tau * dot * essential[i];
+}
+
+// The Householder QR of the n x p column-major matrix `a` (p <= n) in place, with Eigen's
+// HouseholderQR steps (makeHouseholder): R on and above the diagonal, each reflector's
+// essential part below it, its coefficient in `tau`.
+void HouseholderQrInPlace(double* a, int n, int p, double* tau) {
+  for (int k = 0; k < p; ++k) {
+    double* column = a + static_cast<size_t>(k) * static_cast<size_t>(n);
+    double tail = 0;
+    for (int i = k + 1; i < n; ++i) tail += column[i] * column[i];
+    const double c0 = column[k];
+    double beta = c0;
+    tau[k] = 0;
+    if (tail <= std::numeric_limits<double>::min()) {
+      for (int i = k + 1; i < n; ++i) column[i] = 0;
+    } else {
+      beta = std::sqrt(c0 * c0 + tail);
+      if (c0 >= 0) beta = -beta;
+      const double scale = 1 / (c0 - beta);
+      for (int i = k + 1; i < n; ++i) column[i] *= scale;
+      tau[k] = (beta - c0) / beta;
+    }
+    column[k] = beta;
+    for (int j = k + 1; j < p; ++j) {
+      ApplyReflector(column + k, n - k, tau[k],
+                     a + static_cast<size_t>(j) * static_cast<size_t>(n) + k);
+    }
+  }
+}
+
+// One IRLS step's weighted least squares, when every column is kept (the usual case): the
+// QR of diag(w) x into ws.a and ws.tau, the coefficients into ws.coefficients. False, with
+// nothing to read, when a column is aliased by R's rank rule (or x has more columns than
+// rows): the general path then decides which columns to keep.
+bool SolveAllColumns(const Design& x, GlmWorkspace& ws, double tolerance) {
+  const int n = x.rows;
+  const int p = x.cols;
+  if (p > n || p == 0) return false;
+  const auto un = static_cast<size_t>(n);
+  for (int c = 0; c < p; ++c) {
+    const double* from = x.values.data() + static_cast<size_t>(c) * un;
+    double* to = ws.a.data() + static_cast<size_t>(c) * un;
+    double squares = 0;
+    for (size_t i = 0; i < un; ++i) {
+      to[i] = ws.w[i] * from[i];
+      squares += to[i] * to[i];
+    }
+    ws.norms[static_cast<size_t>(c)] = std::sqrt(squares);
+  }
+  HouseholderQrInPlace(ws.a.data(), n, p, ws.tau.data());
+  for (int j = 0; j < p; ++j) {
+    const double r = ws.a[static_cast<size_t>(j) * un + static_cast<size_t>(j)];
+    if (!Independent(std::abs(r), ws.norms[static_cast<size_t>(j)], tolerance)) return false;
+  }
+  // Q' (w z), then back substitution through R.
+  for (size_t i = 0; i < un; ++i) ws.z[i] *= ws.w[i];
+  for (int k = 0; k < p; ++k) {
+    ApplyReflector(ws.a.data() + static_cast<size_t>(k) * un + static_cast<size_t>(k), n - k,
+                   ws.tau[static_cast<size_t>(k)], ws.z.data() + k);
+  }
+  for (int i = p - 1; i >= 0; --i) {
+    double sum = ws.z[static_cast<size_t>(i)];
+    for (int j = i + 1; j < p; ++j) {
+      sum -= ws.a[static_cast<size_t>(j) * un + static_cast<size_t>(i)] *
+             ws.coefficients[static_cast<size_t>(j)];
+    }
+    ws.coefficients[static_cast<size_t>(i)] =
+        sum / ws.a[static_cast<size_t>(i) * un + static_cast<size_t>(i)];
+  }
+  return true;
+}
+
+// Fills rank, coefficients, aliased, cov_unscaled and hat from the QR of every column that
+// SolveAllColumns left in `ws` (hat: the squared row norms of diag(w) x R^-1).
+void TakeAllColumns(const Design& x, GlmWorkspace& ws, LinearFit& fit) {
+  const int n = x.rows;
+  const int p = x.cols;
+  const auto un = static_cast<size_t>(n);
+  const auto up = static_cast<size_t>(p);
+  fit.rank = p;
+  fit.coefficients.assign(ws.coefficients.begin(), ws.coefficients.end());
+  fit.aliased.assign(up, false);
+  // R^-1, column-major p x p, upper triangular.
+  ws.r_inverse.assign(up * up, 0.0);
+  auto r = [&](int i, int j) { return ws.a[static_cast<size_t>(j) * un + static_cast<size_t>(i)]; };
+  auto inv = [&](int i, int j) -> double& {
+    return ws.r_inverse[static_cast<size_t>(j) * up + static_cast<size_t>(i)];
+  };
+  for (int j = 0; j < p; ++j) {
+    inv(j, j) = 1 / r(j, j);
+    for (int i = j - 1; i >= 0; --i) {
+      double sum = 0;
+      for (int l = i + 1; l <= j; ++l) sum += r(i, l) * inv(l, j);
+      inv(i, j) = -sum / r(i, i);
+    }
+  }
+  fit.cov_unscaled.assign(up * up, 0.0);
+  for (int a = 0; a < p; ++a) {
+    for (int b = 0; b < p; ++b) {
+      double sum = 0;
+      for (int l = std::max(a, b); l < p; ++l) sum += inv(a, l) * inv(b, l);
+      fit.cov_unscaled[static_cast<size_t>(b) * up + static_cast<size_t>(a)] = sum;
+    }
+  }
+  fit.hat.assign(un, 0.0);
+  for (size_t i = 0; i < un; ++i) {
+    double h = 0;
+    for (int c = 0; c < p; ++c) {
+      double q = 0;
+      for (int l = 0; l <= c; ++l) {
+        q += ws.w[i] * x.values[static_cast<size_t>(l) * un + i] * inv(l, c);
+      }
+      h += q * q;
+    }
+    fit.hat[i] = h;
+  }
 }
 
 }  // namespace
 
 Result<LinearFit> FitPoissonGlm(const Design& x, std::span<const double> y,
                                 std::span<const double> prior_weights) {
+  GlmWorkspace workspace;
+  LinearFit fit;
+  P4DP_TRY(FitPoissonGlm(x, y, prior_weights, workspace, fit));
+  return fit;
+}
+
+Status FitPoissonGlm(const Design& x, std::span<const double> y,
+                     std::span<const double> prior_weights, GlmWorkspace& ws, LinearFit& fit) {
   P4DP_ASSERT(static_cast<size_t>(x.rows) == y.size());
   P4DP_ASSERT(prior_weights.empty() || prior_weights.size() == y.size());
-  const Eigen::Index n = x.rows;
-  const Matrix design = ToMatrix(x);
-  Vector weights = Vector::Ones(n);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const double yi = y[static_cast<size_t>(i)];
-    if (!(yi >= 0) || !std::isfinite(yi)) {
+  const int n = x.rows;
+  const int p = x.cols;
+  const auto un = static_cast<size_t>(n);
+  ws.weights.assign(un, 1.0);
+  for (size_t i = 0; i < un; ++i) {
+    if (!(y[i] >= 0) || !std::isfinite(y[i])) {
       return Status::InvalidArgument("Poisson GLM: a response is negative or not finite");
     }
-    if (!prior_weights.empty()) weights(i) = prior_weights[static_cast<size_t>(i)];
-    if (!(weights(i) > 0) || !std::isfinite(weights(i))) {
+    if (!prior_weights.empty()) ws.weights[i] = prior_weights[i];
+    if (!(ws.weights[i] > 0) || !std::isfinite(ws.weights[i])) {
       return Status::InvalidArgument("Poisson GLM: a weight is not a positive number");
     }
   }
   // poisson()$initialize: mustart = y + 0.1.
-  Vector eta(n), mu(n);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    eta(i) = std::log(y[static_cast<size_t>(i)] + 0.1);
-    mu(i) = LogLinkInverse(eta(i));
+  ws.eta.resize(un);
+  ws.mu.resize(un);
+  ws.log_y.resize(un);
+  for (size_t i = 0; i < un; ++i) {
+    const CountLogs c = LookUpCountLogs(y[i]);
+    ws.log_y[i] = c.log_y;
+    ws.eta[i] = c.eta;
+    ws.mu[i] = c.mu;
   }
-  double deviance_old = PoissonDeviance(y, mu, weights);
-  LinearFit fit;
-  Vector w(n);
-  Vector coefficients = Vector::Zero(x.cols);
+  double deviance_old = PoissonDeviance(y, ws.log_y, ws.eta, ws.mu, ws.weights);
+  ws.w.resize(un);
+  ws.z.resize(un);
+  ws.a.resize(un * static_cast<size_t>(p));
+  ws.norms.resize(static_cast<size_t>(p));
+  ws.tau.resize(static_cast<size_t>(p));
+  ws.coefficients.resize(static_cast<size_t>(p));
+  fit.converged = false;
+  // Whether the last solution came from the QR of every column (kept in ws.a and ws.tau);
+  // otherwise from `ls`, the general path that drops aliased columns.
+  bool all_columns = false;
   LeastSquares ls;
   for (fit.iterations = 1; fit.iterations <= kGlmIterationsMax; ++fit.iterations) {
-    Vector z(n);
-    for (Eigen::Index i = 0; i < n; ++i) {
-      double mu_eta = LogLinkInverse(eta(i));
-      z(i) = eta(i) + (y[static_cast<size_t>(i)] - mu(i)) / mu_eta;
-      w(i) = std::sqrt(weights(i) * mu_eta * mu_eta / mu(i));
+    // mu.eta(eta) of the log link is linkinv(eta), which is mu itself: the working weight
+    // weights mu.eta^2 / variance is weights mu.
+    // Distinct buffers, which lets the compiler work on two rows at a time.
+    double* __restrict z_out = ws.z.data();
+    double* __restrict w_out = ws.w.data();
+    const double* __restrict eta = ws.eta.data();
+    const double* __restrict mu = ws.mu.data();
+    const double* __restrict weights = ws.weights.data();
+    const double* __restrict counts = y.data();
+    for (size_t i = 0; i < un; ++i) {
+      z_out[i] = eta[i] + (counts[i] - mu[i]) / mu[i];
+      w_out[i] = std::sqrt(weights[i] * mu[i]);
     }
-    ls = SolveLeastSquares(w.asDiagonal() * design, z.cwiseProduct(w), kGlmRankTolerance);
-    coefficients.setZero();
-    for (size_t c = 0; c < ls.kept.size(); ++c) {
-      coefficients(ls.kept[c]) = ls.coefficients(static_cast<Eigen::Index>(c));
+    all_columns = SolveAllColumns(x, ws, kGlmRankTolerance);
+    if (!all_columns) {
+      const Matrix design = ToMatrix(x);
+      Vector w = Eigen::Map<const Vector>(ws.w.data(), n);
+      Vector z = Eigen::Map<const Vector>(ws.z.data(), n);
+      ls = SolveLeastSquares(w.asDiagonal() * design, z.cwiseProduct(w), kGlmRankTolerance);
+      std::fill(ws.coefficients.begin(), ws.coefficients.end(), 0.0);
+      for (size_t c = 0; c < ls.kept.size(); ++c) {
+        ws.coefficients[static_cast<size_t>(ls.kept[c])] =
+            ls.coefficients(static_cast<Eigen::Index>(c));
+      }
     }
-    eta = design * coefficients;
-    for (Eigen::Index i = 0; i < n; ++i) mu(i) = LogLinkInverse(eta(i));
-    double deviance = PoissonDeviance(y, mu, weights);
-    if (!std::isfinite(deviance) || !mu.allFinite()) {
+    std::fill(ws.eta.begin(), ws.eta.end(), 0.0);
+    for (int c = 0; c < p; ++c) {
+      const double beta = ws.coefficients[static_cast<size_t>(c)];
+      const double* column = x.values.data() + static_cast<size_t>(c) * un;
+      for (size_t i = 0; i < un; ++i) ws.eta[i] += column[i] * beta;
+    }
+    // Rows with the same linear predictor (all of them without a trend) share one exp().
+    bool finite = true;
+    for (size_t i = 0; i < un; ++i) {
+      ws.mu[i] = i > 0 && ws.eta[i] == ws.eta[i - 1] ? ws.mu[i - 1] : LogLinkInverse(ws.eta[i]);
+      finite = finite && std::isfinite(ws.mu[i]);
+    }
+    double deviance = PoissonDeviance(y, ws.log_y, ws.eta, ws.mu, ws.weights);
+    if (!std::isfinite(deviance) || !finite) {
       return Status::InvalidArgument("Poisson GLM: the fit diverged (deviance not finite)");
     }
     if (std::abs(deviance - deviance_old) / (std::abs(deviance) + 0.1) < kGlmEpsilon) {
@@ -187,26 +399,29 @@ Result<LinearFit> FitPoissonGlm(const Design& x, std::span<const double> y,
     deviance_old = deviance;
   }
   if (!fit.converged) fit.iterations = kGlmIterationsMax;
-  TakeSolution(ls, x.cols, fit);
-  fit.df_residual = x.rows - fit.rank;
+  if (all_columns) {
+    TakeAllColumns(x, ws, fit);
+  } else {
+    TakeSolution(ls, p, fit);
+    fit.hat.assign(un, 0.0);
+    for (size_t i = 0; i < un && fit.rank > 0; ++i) {
+      fit.hat[i] = ls.q_rows.row(static_cast<Eigen::Index>(i)).squaredNorm();
+    }
+  }
+  fit.df_residual = n - fit.rank;
   // R keeps the working weights of the last iteration (computed before its update) with
   // the residuals of the final fit: summary(), hatvalues() and predict() read those.
   double pearson = 0;
-  fit.fitted.resize(static_cast<size_t>(n));
-  fit.hat.assign(static_cast<size_t>(n), 0.0);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const auto u = static_cast<size_t>(i);
-    double residual = (y[u] - mu(i)) / LogLinkInverse(eta(i));
-    pearson += w(i) * w(i) * residual * residual;
-    fit.fitted[u] = mu(i);
-    if (fit.rank > 0) {
-      double h = ls.q_rows.row(i).squaredNorm();
-      fit.hat[u] = h > 1 - 10 * DBL_EPSILON ? 1.0 : h;
-    }
+  fit.fitted.resize(un);
+  for (size_t i = 0; i < un; ++i) {
+    double residual = (y[i] - ws.mu[i]) / ws.mu[i];
+    pearson += ws.w[i] * ws.w[i] * residual * residual;
+    fit.fitted[i] = ws.mu[i];
+    if (fit.hat[i] > 1 - 10 * DBL_EPSILON) fit.hat[i] = 1.0;
   }
   fit.dispersion =
       fit.df_residual > 0 ? pearson / fit.df_residual : std::numeric_limits<double>::quiet_NaN();
-  return fit;
+  return Status::Ok();
 }
 
 Result<LinearFit> FitOls(const Design& x, std::span<const double> y) {

@@ -19,6 +19,12 @@ struct Design {
 
   Design(int rows_in, int cols_in)
       : rows(rows_in), cols(cols_in), values(static_cast<size_t>(rows_in) * cols_in, 0.0) {}
+  // Makes it a rows x cols matrix of zeros, reusing its storage.
+  void Reset(int rows_in, int cols_in) {
+    rows = rows_in;
+    cols = cols_in;
+    values.assign(static_cast<size_t>(rows_in) * cols_in, 0.0);
+  }
   double& at(int row, int col) { return values[static_cast<size_t>(col) * rows + row]; }
   double at(int row, int col) const { return values[static_cast<size_t>(col) * rows + row]; }
 };
@@ -49,6 +55,20 @@ struct LinearFit {
 // converged = false, as R does. Errors: a deviance that is not finite.
 Result<LinearFit> FitPoissonGlm(const Design& x, std::span<const double> y,
                                 std::span<const double> prior_weights = {});
+
+// Scratch buffers of the fit below, kept from one fit to the next so that a detector fitting
+// many small models (one or more per evaluated period) allocates only when a fit is larger
+// than every one before it. One per thread; what it holds between calls means nothing.
+struct GlmWorkspace {
+  std::vector<double> weights, eta, mu, log_y, w, z, a, norms, tau, coefficients, r_inverse;
+};
+
+// The same fit, written into `fit` (whose storage is reused) with the scratch space of
+// `workspace`: the same answers as the function above, without allocating once the buffers
+// have grown to the sizes in use.
+Status FitPoissonGlm(const Design& x, std::span<const double> y,
+                     std::span<const double> prior_weights, GlmWorkspace& workspace,
+                     LinearFit& fit);
 
 // lm(y ~ x - 1) (the design carries its own intercept column).
 Result<LinearFit> FitOls(const Design& x, std::span<const double> y);
