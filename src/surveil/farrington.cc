@@ -2,6 +2,7 @@
 // flexible (surveillance::farringtonFlexible), periods counted by index (epochAsDate = FALSE).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -45,12 +46,31 @@ double PowerThreshold(double mu0, double se_fit, double phi, double z, PowerTran
 
 // Anscombe residuals of a Poisson fit scaled by phi (surveillance's anscombe.residuals), into
 // `s` (its storage reused).
+// y^(2/3), looked up for the small whole counts most series are made of (the same std::pow,
+// computed once).
+double TwoThirdsPower(double y) {
+  constexpr int kSize = 1024;
+  static const std::vector<double> table = [] {
+    std::vector<double> t(kSize);
+    for (int i = 0; i < kSize; ++i) t[static_cast<size_t>(i)] = std::pow(i, 2.0 / 3.0);
+    return t;
+  }();
+  if (y >= 0 && y < kSize && y == std::floor(y)) return table[static_cast<size_t>(y)];
+  return std::pow(y, 2.0 / 3.0);
+}
+
 void AnscombeResiduals(const LinearFit& fit, std::span<const double> y, double phi,
                        std::vector<double>& s) {
   s.resize(y.size());
+  double last_mu = std::numeric_limits<double>::quiet_NaN();
+  double mu_power = 0;  // mu^(-1/6) of last_mu: rows without trend share one mu
   for (size_t i = 0; i < y.size(); ++i) {
     const double mu = fit.fitted[i];
-    double a = 3.0 / 2.0 * (std::pow(y[i], 2.0 / 3.0) * std::pow(mu, -1.0 / 6.0) - std::sqrt(mu));
+    if (!(mu == last_mu)) {
+      mu_power = std::pow(mu, -1.0 / 6.0);
+      last_mu = mu;
+    }
+    double a = 3.0 / 2.0 * (TwoThirdsPower(y[i]) * mu_power - std::sqrt(mu));
     s[i] = a / std::sqrt(phi * (1 - fit.hat[i]));
   }
 }
@@ -251,6 +271,8 @@ struct FlexibleData {
 // of a series so that evaluating a period allocates nothing once the buffers have grown.
 struct FlexibleScratch {
   FlexibleData data;
+  // The trend test's critical |t| by residual degrees of freedom, NaN until computed.
+  std::vector<double> critical_t;
   std::vector<int> blocks;  // blocks[t] for t = 1..n; 0 stands for R's NA
   Model model;
   std::vector<double> residuals;
@@ -425,6 +447,29 @@ double FlexibleThreshold(const Prediction& pred, double phi, const FarringtonFle
   return QPois(1 - o.alpha, mu0);
 }
 
+// Whether the trend coefficient's two-sided t test has a p-value under `threshold`
+// (CoefficientPValue(...) < threshold): |t| against the critical value of its degrees of
+// freedom (cached in `critical_t`), the exact p-value only within a hair of it.
+bool TrendSignificant(const Model& m, double threshold, std::vector<double>& critical_t) {
+  const LinearFit& fit = m.fit;
+  const int df = fit.df_residual;
+  const size_t p = fit.coefficients.size();
+  if (df > 0 && !fit.aliased[1]) {
+    const double t =
+        std::abs(fit.coefficients[1] / std::sqrt(fit.cov_unscaled[p + 1] * m.summary_dispersion));
+    const auto u = static_cast<size_t>(df);
+    if (critical_t.size() <= u) {
+      critical_t.resize(u + 1, std::numeric_limits<double>::quiet_NaN());
+    }
+    if (std::isnan(critical_t[u])) critical_t[u] = QStudentT(1 - threshold / 2, df);
+    const double c = critical_t[u];
+    constexpr double kMargin = 1e-9;
+    if (t > c * (1 + kMargin)) return true;
+    if (t < c * (1 - kMargin)) return false;
+  }
+  return CoefficientPValue(fit, 1, m.summary_dispersion) < threshold;
+}
+
 Result<Evaluation> FlexibleAt(const SeriesView& series, int k, const FarringtonFlexibleOptions& o,
                               const FlexibleQuantiles& q, FlexibleScratch& scratch) {
   P4DP_TRY(FlexibleBaseline(series, k, o, scratch));
@@ -437,8 +482,7 @@ Result<Evaluation> FlexibleAt(const SeriesView& series, int k, const FarringtonF
   if (m.has_trend) {
     FlexibleRow(d, true, factors, k, o.no_periods, scratch.x0);
     const double fit = Predict(m.fit, scratch.x0, m.summary_dispersion).fit;
-    const bool significant =
-        CoefficientPValue(m.fit, 1, m.summary_dispersion) < o.p_threshold_trend;
+    const bool significant = TrendSignificant(m, o.p_threshold_trend, scratch.critical_t);
     const bool no_extrapolation = fit <= *std::max_element(d.response.begin(), d.response.end());
     if (!(o.b >= 3 && significant && no_extrapolation)) {
       if (!P4DP_TRY(FitFlexible(false, factors, o, scratch))) return e;
