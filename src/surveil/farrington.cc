@@ -344,7 +344,8 @@ Status FlexibleBaseline(const SeriesView& series, int k, const FarringtonFlexibl
   d.response.clear();
   d.block.clear();
   d.levels.clear();
-  for (int t = 1; t <= n; ++t) {
+  // Every labelled period lies between the oldest reference window's start and k.
+  for (int t = std::max(k - freq * o.b - o.w, 1); t <= std::min(k, n); ++t) {
     const int label = blocks[static_cast<size_t>(t)];
     if (label == 0) continue;
     if (std::find(d.levels.begin(), d.levels.end(), label) == d.levels.end()) {
