@@ -68,7 +68,18 @@ int main(int argc, char** argv) {
   int64_t patients = 100'000;
   std::string dir = "build/bench-ingest";
   int ingest_runs = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  constexpr const char* kUsage = "usage: ingest_bench [--patients N] [--dir DIR] [--runs R]\n";
+  for (int i = 1; i < argc; i += 2) {
+    const bool known = std::strcmp(argv[i], "--patients") == 0 ||
+                       std::strcmp(argv[i], "--dir") == 0 || std::strcmp(argv[i], "--runs") == 0;
+    if (!known || i + 1 >= argc) {
+      // Anything else (--help included) stops here, before a run writes its input.
+      if (std::strcmp(argv[i], "--help") != 0) {
+        std::fprintf(stderr, "ingest_bench: unknown or incomplete argument '%s'\n", argv[i]);
+      }
+      std::fputs(kUsage, stderr);
+      return 2;
+    }
     if (std::strcmp(argv[i], "--patients") == 0) patients = std::atoll(argv[i + 1]);
     if (std::strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
     if (std::strcmp(argv[i], "--runs") == 0) ingest_runs = std::max(1, std::atoi(argv[i + 1]));
