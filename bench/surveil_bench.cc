@@ -8,6 +8,10 @@
 // cases of a population of --patients. R is skipped if Rscript is absent.
 //
 // Usage: surveil_bench [--patients N] [--threads T] [--runs R] [--r-series S] [--no-r]
+//                      [--dump FILE]
+// --dump writes every evaluated period of every series and detector (expected, upper bound,
+// alarm, 17 significant digits) to FILE, so that two builds can be compared period by period
+// (bench/surveil_compare.py).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -109,6 +113,25 @@ Run Time(const std::vector<Series>& all, int threads, int runs, Fn detect) {
   return best;
 }
 
+// One line per evaluated period: detector, series, index, expected, upper, alarm.
+bool Dump(const std::string& path, const std::vector<Series>& all,
+          const std::map<std::string, Run>& runs_by) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  std::fprintf(f, "algorithm,series,index,expected,upper,alarm\n");
+  for (const auto& [name, run] : runs_by) {
+    for (size_t i = 0; i < all.size(); ++i) {
+      const surveil::Detection& d = run.results[i];
+      for (size_t p = 0; p < d.periods.size(); ++p) {
+        const surveil::Evaluation& e = d.periods[p];
+        std::fprintf(f, "%s,%zu,%d,%.17g,%.17g,%d\n", name.c_str(), i,
+                     d.range.first + static_cast<int>(p), e.expected, e.upper, e.alarm ? 1 : 0);
+      }
+    }
+  }
+  return std::fclose(f) == 0;
+}
+
 const char* kRScript = R"R(
 suppressPackageStartupMessages(library(surveillance))
 args <- commandArgs(TRUE)
@@ -143,6 +166,7 @@ int main(int argc, char** argv) {
   int64_t patients = 1'000'000;
   int threads = 2, runs = 3, r_series = 24;
   bool with_r = true;
+  std::string dump;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string("0"); };
@@ -156,10 +180,12 @@ int main(int argc, char** argv) {
       r_series = std::stoi(next());
     else if (a == "--no-r")
       with_r = false;
+    else if (a == "--dump")
+      dump = next();
     else {
       std::fprintf(stderr,
                    "usage: surveil_bench [--patients N] [--threads T] [--runs R] "
-                   "[--r-series S] [--no-r]\n");
+                   "[--r-series S] [--no-r] [--dump FILE]\n");
       return 2;
     }
   }
@@ -187,6 +213,10 @@ int main(int argc, char** argv) {
                 1e6 * run.seconds * threads / static_cast<double>(run.periods));
   }
   std::printf("p4dp all (farrington-flexible + ears)  %8.3f s  (target: under 1 s)\n", total);
+  if (!dump.empty() && !Dump(dump, all, runs_by)) {
+    std::fprintf(stderr, "cannot write %s\n", dump.c_str());
+    return 1;
+  }
 
   if (!with_r || std::system("command -v Rscript >/dev/null 2>&1") != 0) {
     std::printf("R: skipped (%s)\n", with_r ? "Rscript not found" : "--no-r");
