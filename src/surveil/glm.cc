@@ -506,11 +506,12 @@ Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmW
   const double* s = ws.centred.data();
   const double* pw = ws.weights.data();
   // The sums of the data, and the first step's from the start (eta is not a + b s there).
-  double sum_y = 0, sum_ys = 0, sum_y_log_y = 0;
+  double sum_y = 0, sum_ys = 0, sum_y_log_y = 0, weight_sum = 0;
   NormalMatrix h;
   double rhs0 = 0, rhs1 = 0;
   for (size_t i = 0; i < un; ++i) {
     const double wy = pw[i] * y[i];
+    weight_sum += pw[i];
     sum_y += wy;
     sum_ys += wy * s[i];
     sum_y_log_y += wy * ws.log_y[i];
@@ -524,6 +525,7 @@ Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmW
   }
   const double log_epsilon = std::log(DBL_EPSILON);
   double a = 0, b = 0;
+  double same_mu = 0, same_mu_last = 0;  // without trend: mu after this step and the one before
   NormalMatrix last;
   ws.mu_last.resize(un);
   fit.converged = false;
@@ -538,20 +540,30 @@ Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmW
     b = fit.iterations > 1 ? b + d1 : d1;
     // This step's working weights are those of the mu it started from: R keeps them.
     last = h;
-    ws.mu.swap(ws.mu_last);
-    h = NormalMatrix{};
     double sum_y_log_mu = 0;
     bool finite = true;
-    for (size_t i = 0; i < un; ++i) {
-      const double eta = a + b * s[i];
-      const double mu = trend || i == 0 ? LogLinkInverse(eta) : ws.mu[0];
-      ws.mu[i] = mu;
-      finite = finite && std::isfinite(mu);
-      const double w = pw[i] * mu;
-      h.s0 += w;
-      h.s1 += w * s[i];
-      h.s2 += w * s[i] * s[i];
-      sum_y_log_mu += pw[i] * y[i] * (mu == DBL_EPSILON ? log_epsilon : eta);
+    if (trend) {
+      ws.mu.swap(ws.mu_last);
+      h = NormalMatrix{};
+      for (size_t i = 0; i < un; ++i) {
+        const double eta = a + b * s[i];
+        const double mu = LogLinkInverse(eta);
+        ws.mu[i] = mu;
+        finite = finite && std::isfinite(mu);
+        const double w = pw[i] * mu;
+        h.s0 += w;
+        h.s1 += w * s[i];
+        h.s2 += w * s[i] * s[i];
+        sum_y_log_mu += pw[i] * y[i] * (mu == DBL_EPSILON ? log_epsilon : eta);
+      }
+    } else {
+      // Without trend every row has the same mu after the first step: no pass over the rows.
+      if (fit.iterations == 1) ws.mu.swap(ws.mu_last);
+      same_mu_last = same_mu;
+      same_mu = LogLinkInverse(a);
+      finite = std::isfinite(same_mu);
+      h = NormalMatrix{.s0 = weight_sum * same_mu};
+      sum_y_log_mu = sum_y * (same_mu == DBL_EPSILON ? log_epsilon : a);
     }
     const double deviance = 2 * (sum_y_log_y - sum_y_log_mu - sum_y + h.s0);
     if (!std::isfinite(deviance) || !finite) {
@@ -565,6 +577,11 @@ Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmW
   }
   if (!fit.converged) fit.iterations = kGlmIterationsMax;
   if (!(std::abs(b) * span <= kInterceptDesignEtaRangeMax)) return false;
+  if (!trend) {
+    std::fill(ws.mu.begin(), ws.mu.end(), same_mu);
+    // After the first step, the last one's weights came from the same mu of the step before.
+    if (fit.iterations > 1) std::fill(ws.mu_last.begin(), ws.mu_last.end(), same_mu_last);
+  }
   // (X'WX)^-1 of the last step, over the centred columns.
   double c00 = 1 / last.s0, c01 = 0, c11 = 0;
   if (trend) {
