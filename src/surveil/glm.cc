@@ -447,6 +447,11 @@ Status FitByQr(const Design& x, std::span<const double> y, GlmWorkspace& ws, Lin
 constexpr double kInterceptDesignLeverageMax = 0.9;
 constexpr double kInterceptDesignLeftMin = 1e-6;
 constexpr double kInterceptDesignEtaRangeMax = 15;
+// Chains of e^b products (see FitInterceptDesign): at most this many after an exp(), and only
+// where every linear predictor lies in this range.
+constexpr int kExpChainMax = 7;
+constexpr double kExpChainEtaMin = -30;
+constexpr double kExpChainEtaMax = 700;
 
 // Whether `x` is a column of ones followed by at most one more column, with no more columns
 // than rows.
@@ -493,13 +498,16 @@ Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmW
   const auto un = static_cast<size_t>(n);
   double deviance_old = StartFit(y, ws);
   double centre = 0;
-  double span = 0;  // of the second column
+  double span = 0;               // of the second column
+  double s_low = 0, s_high = 0;  // of the centred one
   ws.centred.assign(un, 0.0);
   if (trend) {
     const double* column = x.values.data() + un;
     const auto [low, high] = std::minmax_element(column, column + un);
     centre = std::floor((*low + *high) / 2);
     span = *high - *low;
+    s_low = *low - centre;
+    s_high = *high - centre;
     if (!std::isfinite(centre) || !std::isfinite(span)) return false;
     for (size_t i = 0; i < un; ++i) ws.centred[i] = column[i] - centre;
   }
@@ -545,9 +553,24 @@ Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmW
     if (trend) {
       ws.mu.swap(ws.mu_last);
       h = NormalMatrix{};
+      // Where no mu can reach the DBL_EPSILON floor or overflow, a row one period after the
+      // row before takes its mu times e^b instead of an exp() (a few ulps apart at most:
+      // exp() anchors every kExpChainMax rows).
+      const double eta_low = a + std::min(b * s_low, b * s_high);
+      const double eta_high = a + std::max(b * s_low, b * s_high);
+      const bool chain = eta_low > kExpChainEtaMin && eta_high < kExpChainEtaMax;
+      const double step = chain ? std::exp(b) : 0;
+      int chained = 0;
       for (size_t i = 0; i < un; ++i) {
         const double eta = a + b * s[i];
-        const double mu = LogLinkInverse(eta);
+        double mu = 0;
+        if (chain && i > 0 && s[i] == s[i - 1] + 1 && chained < kExpChainMax) {
+          mu = ws.mu[i - 1] * step;
+          ++chained;
+        } else {
+          mu = LogLinkInverse(eta);
+          chained = 0;
+        }
         ws.mu[i] = mu;
         finite = finite && std::isfinite(mu);
         const double w = pw[i] * mu;
