@@ -488,107 +488,133 @@ bool SolveNormal(const NormalMatrix& h, bool trend, double centre, double rhs0, 
   return true;
 }
 
-// The fit of an intercept design (IsInterceptDesign), into `fit`. ws.weights must hold the
-// prior weights. False, with nothing to read, when the closed form hands the fit to FitByQr.
-Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmWorkspace& ws,
-                                LinearFit& fit) {
-  const int n = x.rows;
-  const int p = x.cols;
-  const bool trend = p == 2;
-  const auto un = static_cast<size_t>(n);
-  double deviance_old = StartFit(y, ws);
+// An intercept design's fit between two steps: the centred second column, the sums of the
+// data, the coefficients over the centred columns, and the normal equations at the current mu.
+struct InterceptFit {
+  bool trend = false;
   double centre = 0;
   double span = 0;               // of the second column
   double s_low = 0, s_high = 0;  // of the centred one
+  double sum_y = 0, sum_ys = 0, sum_y_log_y = 0, weight_sum = 0;
+  double a = 0, b = 0;
+  double same_mu = 0, same_mu_last = 0;  // without trend: mu after this step and the one before
+  NormalMatrix h;                        // at the current mu
+  NormalMatrix last;                     // of the last step (the working weights R keeps)
+};
+
+// Centres the second column of `x` (if any) into ws.centred. False if it is not finite.
+bool CentreSecondColumn(const Design& x, GlmWorkspace& ws, InterceptFit& f) {
+  const auto un = static_cast<size_t>(x.rows);
   ws.centred.assign(un, 0.0);
-  if (trend) {
-    const double* column = x.values.data() + un;
-    const auto [low, high] = std::minmax_element(column, column + un);
-    centre = std::floor((*low + *high) / 2);
-    span = *high - *low;
-    s_low = *low - centre;
-    s_high = *high - centre;
-    if (!std::isfinite(centre) || !std::isfinite(span)) return false;
-    for (size_t i = 0; i < un; ++i) ws.centred[i] = column[i] - centre;
-  }
+  if (!f.trend) return true;
+  const double* column = x.values.data() + un;
+  const auto [low, high] = std::minmax_element(column, column + un);
+  f.centre = std::floor((*low + *high) / 2);
+  f.span = *high - *low;
+  f.s_low = *low - f.centre;
+  f.s_high = *high - f.centre;
+  if (!std::isfinite(f.centre) || !std::isfinite(f.span)) return false;
+  for (size_t i = 0; i < un; ++i) ws.centred[i] = column[i] - f.centre;
+  return true;
+}
+
+// The sums of the data and the first step's normal equations from the start of StartFit
+// (eta is not a + b s there), whose right-hand side X'Wz goes to rhs0 and rhs1.
+void FirstStepSums(std::span<const double> y, const GlmWorkspace& ws, InterceptFit& f, double& rhs0,
+                   double& rhs1) {
   const double* s = ws.centred.data();
   const double* pw = ws.weights.data();
-  // The sums of the data, and the first step's from the start (eta is not a + b s there).
-  double sum_y = 0, sum_ys = 0, sum_y_log_y = 0, weight_sum = 0;
-  NormalMatrix h;
-  double rhs0 = 0, rhs1 = 0;
-  for (size_t i = 0; i < un; ++i) {
+  f.h = NormalMatrix{};
+  rhs0 = rhs1 = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
     const double wy = pw[i] * y[i];
-    weight_sum += pw[i];
-    sum_y += wy;
-    sum_ys += wy * s[i];
-    sum_y_log_y += wy * ws.log_y[i];
+    f.weight_sum += pw[i];
+    f.sum_y += wy;
+    f.sum_ys += wy * s[i];
+    f.sum_y_log_y += wy * ws.log_y[i];
     const double w = pw[i] * ws.mu[i];
-    h.s0 += w;
-    h.s1 += w * s[i];
-    h.s2 += w * s[i] * s[i];
+    f.h.s0 += w;
+    f.h.s1 += w * s[i];
+    f.h.s2 += w * s[i] * s[i];
     const double wz = w * ws.eta[i] + pw[i] * (y[i] - ws.mu[i]);
     rhs0 += wz;
     rhs1 += wz * s[i];
   }
+}
+
+// mu = exp(a + b s) of every row into ws.mu, and the normal equations there into f.h.
+// Returns sum(w y log mu); `finite` false if a mu is not finite. Where no mu can reach the
+// DBL_EPSILON floor or overflow, a row one period after the row before takes its mu times e^b
+// instead of an exp() (a few ulps apart at most: exp() anchors every kExpChainMax rows).
+double TrendPass(std::span<const double> y, GlmWorkspace& ws, InterceptFit& f, bool& finite) {
+  const double* s = ws.centred.data();
+  const double* pw = ws.weights.data();
   const double log_epsilon = std::log(DBL_EPSILON);
-  double a = 0, b = 0;
-  double same_mu = 0, same_mu_last = 0;  // without trend: mu after this step and the one before
-  NormalMatrix last;
-  ws.mu_last.resize(un);
+  const double a = f.a, b = f.b;
+  const double eta_low = a + std::min(b * f.s_low, b * f.s_high);
+  const double eta_high = a + std::max(b * f.s_low, b * f.s_high);
+  const bool chain = eta_low > kExpChainEtaMin && eta_high < kExpChainEtaMax;
+  const double step = chain ? std::exp(b) : 0;
+  int chained = 0;
+  NormalMatrix h;
+  double sum_y_log_mu = 0;
+  finite = true;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double eta = a + b * s[i];
+    double mu = 0;
+    if (chain && i > 0 && s[i] == s[i - 1] + 1 && chained < kExpChainMax) {
+      mu = ws.mu[i - 1] * step;
+      ++chained;
+    } else {
+      mu = LogLinkInverse(eta);
+      chained = 0;
+    }
+    ws.mu[i] = mu;
+    finite = finite && std::isfinite(mu);
+    const double w = pw[i] * mu;
+    h.s0 += w;
+    h.s1 += w * s[i];
+    h.s2 += w * s[i] * s[i];
+    sum_y_log_mu += pw[i] * y[i] * (mu == DBL_EPSILON ? log_epsilon : eta);
+  }
+  f.h = h;
+  return sum_y_log_mu;
+}
+
+// The IRLS steps from the first one's right-hand side, until the deviance settles or
+// kGlmIterationsMax steps (fit.converged and fit.iterations as glm.fit reports them). False
+// when a step's normal equations are too close to singular for the closed form.
+Result<bool> IterateInterceptFit(std::span<const double> y, double deviance_old, double rhs0,
+                                 double rhs1, GlmWorkspace& ws, InterceptFit& f, LinearFit& fit) {
+  const double log_epsilon = std::log(DBL_EPSILON);
+  ws.mu_last.resize(y.size());
   fit.converged = false;
   for (fit.iterations = 1; fit.iterations <= kGlmIterationsMax; ++fit.iterations) {
-    if (fit.iterations > 1) {
-      rhs0 = sum_y - h.s0;
-      rhs1 = sum_ys - h.s1;
+    const bool first = fit.iterations == 1;
+    if (!first) {
+      rhs0 = f.sum_y - f.h.s0;
+      rhs1 = f.sum_ys - f.h.s1;
     }
     double d0 = 0, d1 = 0;
-    if (!SolveNormal(h, trend, centre, rhs0, rhs1, d0, d1)) return false;
-    a = fit.iterations > 1 ? a + d0 : d0;
-    b = fit.iterations > 1 ? b + d1 : d1;
-    // This step's working weights are those of the mu it started from: R keeps them.
-    last = h;
+    if (!SolveNormal(f.h, f.trend, f.centre, rhs0, rhs1, d0, d1)) return false;
+    f.a = first ? d0 : f.a + d0;
+    f.b = first ? d1 : f.b + d1;
+    f.last = f.h;
     double sum_y_log_mu = 0;
     bool finite = true;
-    if (trend) {
+    if (f.trend) {
       ws.mu.swap(ws.mu_last);
-      h = NormalMatrix{};
-      // Where no mu can reach the DBL_EPSILON floor or overflow, a row one period after the
-      // row before takes its mu times e^b instead of an exp() (a few ulps apart at most:
-      // exp() anchors every kExpChainMax rows).
-      const double eta_low = a + std::min(b * s_low, b * s_high);
-      const double eta_high = a + std::max(b * s_low, b * s_high);
-      const bool chain = eta_low > kExpChainEtaMin && eta_high < kExpChainEtaMax;
-      const double step = chain ? std::exp(b) : 0;
-      int chained = 0;
-      for (size_t i = 0; i < un; ++i) {
-        const double eta = a + b * s[i];
-        double mu = 0;
-        if (chain && i > 0 && s[i] == s[i - 1] + 1 && chained < kExpChainMax) {
-          mu = ws.mu[i - 1] * step;
-          ++chained;
-        } else {
-          mu = LogLinkInverse(eta);
-          chained = 0;
-        }
-        ws.mu[i] = mu;
-        finite = finite && std::isfinite(mu);
-        const double w = pw[i] * mu;
-        h.s0 += w;
-        h.s1 += w * s[i];
-        h.s2 += w * s[i] * s[i];
-        sum_y_log_mu += pw[i] * y[i] * (mu == DBL_EPSILON ? log_epsilon : eta);
-      }
+      sum_y_log_mu = TrendPass(y, ws, f, finite);
     } else {
       // Without trend every row has the same mu after the first step: no pass over the rows.
-      if (fit.iterations == 1) ws.mu.swap(ws.mu_last);
-      same_mu_last = same_mu;
-      same_mu = LogLinkInverse(a);
-      finite = std::isfinite(same_mu);
-      h = NormalMatrix{.s0 = weight_sum * same_mu};
-      sum_y_log_mu = sum_y * (same_mu == DBL_EPSILON ? log_epsilon : a);
+      if (first) ws.mu.swap(ws.mu_last);
+      f.same_mu_last = f.same_mu;
+      f.same_mu = LogLinkInverse(f.a);
+      finite = std::isfinite(f.same_mu);
+      f.h = NormalMatrix{.s0 = f.weight_sum * f.same_mu};
+      sum_y_log_mu = f.sum_y * (f.same_mu == DBL_EPSILON ? log_epsilon : f.a);
     }
-    const double deviance = 2 * (sum_y_log_y - sum_y_log_mu - sum_y + h.s0);
+    const double deviance = 2 * (f.sum_y_log_y - sum_y_log_mu - f.sum_y + f.h.s0);
     if (!std::isfinite(deviance) || !finite) {
       return Status::InvalidArgument("Poisson GLM: the fit diverged (deviance not finite)");
     }
@@ -599,20 +625,29 @@ Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmW
     deviance_old = deviance;
   }
   if (!fit.converged) fit.iterations = kGlmIterationsMax;
-  if (!(std::abs(b) * span <= kInterceptDesignEtaRangeMax)) return false;
-  if (!trend) {
-    std::fill(ws.mu.begin(), ws.mu.end(), same_mu);
+  if (!f.trend) {
+    std::fill(ws.mu.begin(), ws.mu.end(), f.same_mu);
     // After the first step, the last one's weights came from the same mu of the step before.
-    if (fit.iterations > 1) std::fill(ws.mu_last.begin(), ws.mu_last.end(), same_mu_last);
+    if (fit.iterations > 1) std::fill(ws.mu_last.begin(), ws.mu_last.end(), f.same_mu_last);
   }
-  // (X'WX)^-1 of the last step, over the centred columns.
-  double c00 = 1 / last.s0, c01 = 0, c11 = 0;
-  if (trend) {
-    const double ratio = last.s1 / last.s0;
-    c11 = 1 / (last.s2 - ratio * last.s1);
+  return true;
+}
+
+// Fills the rest of `fit` from the last step: (X'WX)^-1 with its working weights, the
+// leverages, the dispersion, the coefficients and covariance back on the original columns.
+// False when a leverage is above kInterceptDesignLeverageMax.
+bool TakeInterceptFit(std::span<const double> y, const GlmWorkspace& ws, const InterceptFit& f,
+                      LinearFit& fit) {
+  const double* s = ws.centred.data();
+  const double* pw = ws.weights.data();
+  double c00 = 1 / f.last.s0, c01 = 0, c11 = 0;
+  if (f.trend) {
+    const double ratio = f.last.s1 / f.last.s0;
+    c11 = 1 / (f.last.s2 - ratio * f.last.s1);
     c01 = -ratio * c11;
     c00 += ratio * ratio * c11;
   }
+  const size_t un = y.size();
   fit.hat.resize(un);
   fit.fitted.resize(un);
   double pearson = 0;
@@ -624,21 +659,37 @@ Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmW
     pearson += w * residual * residual;
     fit.fitted[i] = ws.mu[i];
   }
+  const int p = f.trend ? 2 : 1;
   const auto up = static_cast<size_t>(p);
   fit.rank = p;
   fit.aliased.assign(up, false);
-  fit.coefficients.assign(up, a);
+  fit.coefficients.assign(up, f.a);
   fit.cov_unscaled.assign(up * up, c00);
-  if (trend) {
+  if (f.trend) {
     // Back to the original second column: intercept a - centre b.
-    fit.coefficients = {a - centre * b, b};
-    const double cov01 = c01 - centre * c11;
-    fit.cov_unscaled = {c00 - centre * (2 * c01 - centre * c11), cov01, cov01, c11};
+    fit.coefficients = {f.a - f.centre * f.b, f.b};
+    const double cov01 = c01 - f.centre * c11;
+    fit.cov_unscaled = {c00 - f.centre * (2 * c01 - f.centre * c11), cov01, cov01, c11};
   }
-  fit.df_residual = n - p;
+  fit.df_residual = static_cast<int>(un) - p;
   fit.dispersion =
       fit.df_residual > 0 ? pearson / fit.df_residual : std::numeric_limits<double>::quiet_NaN();
   return true;
+}
+
+// The fit of an intercept design (IsInterceptDesign), into `fit`. ws.weights must hold the
+// prior weights. False, with nothing to read, when the closed form hands the fit to FitByQr.
+Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmWorkspace& ws,
+                                LinearFit& fit) {
+  InterceptFit f;
+  f.trend = x.cols == 2;
+  const double deviance_start = StartFit(y, ws);
+  if (!CentreSecondColumn(x, ws, f)) return false;
+  double rhs0 = 0, rhs1 = 0;
+  FirstStepSums(y, ws, f, rhs0, rhs1);
+  if (!P4DP_TRY(IterateInterceptFit(y, deviance_start, rhs0, rhs1, ws, f, fit))) return false;
+  if (!(std::abs(f.b) * f.span <= kInterceptDesignEtaRangeMax)) return false;
+  return TakeInterceptFit(y, ws, f, fit);
 }
 
 }  // namespace
