@@ -94,10 +94,20 @@ int64_t SaturatedAdd(int64_t a, int64_t b) { return std::min(a + b, kUnbounded);
 
 bool Hidden(CellState s) { return s != CellState::kShown; }
 
-// A dense simplex tableau for: A y = b, y >= 0 (two phases, Bland's rule, so it cannot
-// cycle). Small programmes only: a table's hidden cells (SuppressTable bounds the table).
+// A dense simplex tableau for: A y = b, y >= 0, in two phases. Entering columns by the most
+// negative reduced cost, or by Bland's rule (which cannot cycle) after a degenerate pivot; a
+// programme that still runs past kPivotsMax pivots is reported as not solved, and the caller
+// then assumes the worst. Small programmes only: a table's hidden cells (SuppressTable
+// bounds the table).
 class Simplex {
  public:
+  struct Outcome {
+    bool solved = false;     // false: gave up (pivot budget)
+    bool unbounded = false;  // the objective grows without end
+    double value = 0;
+    std::vector<double> y;  // a feasible point: the optimum, or where unboundedness showed
+  };
+
   // rows: coefficients of the n variables, then the right-hand side.
   Simplex(std::vector<std::vector<double>> rows, size_t n) : n_(n) {
     const size_t m = rows.size();
@@ -113,11 +123,13 @@ class Simplex {
     }
   }
 
-  // Phase 1: a basic feasible solution without artificials. False if there is none.
+  // Phase 1: a basic feasible solution without artificials, which are then dropped. False if
+  // there is none (or the pivot budget ran out).
   bool FindFeasible() {
     std::vector<double> cost(width_ - 1, 0);
     for (size_t r = 0; r < t_.size(); ++r) cost[n_ + r] = -1;  // maximise -(artificials)
-    if (Maximise(cost, width_ - 1) < -kEps) return false;
+    Outcome phase1 = Maximise(cost, width_ - 1);
+    if (!phase1.solved || phase1.value < -1e-6) return false;
     // Artificials left in the basis at zero: pivot them out, or drop their (redundant) rows.
     for (size_t r = 0; r < t_.size();) {
       if (basis_[r] < n_) {
@@ -134,30 +146,38 @@ class Simplex {
         basis_.erase(basis_.begin() + static_cast<ptrdiff_t>(r));
       }
     }
+    for (std::vector<double>& row : t_) {
+      row[n_] = row[width_ - 1];
+      row.resize(n_ + 1);
+    }
+    width_ = n_ + 1;
     return true;
   }
 
-  // Phase 2 from a copy of the feasible basis: the greatest value of sign * y_j (+inf when
-  // unbounded).
-  double Extreme(size_t j, double sign) const {
+  // Phase 2 from a copy of the feasible basis: maximises cost . y.
+  Outcome Solve(const std::vector<double>& cost) const {
     Simplex copy = *this;
-    std::vector<double> cost(width_ - 1, 0);
-    cost[j] = sign;
     return copy.Maximise(cost, n_);
   }
 
  private:
   static constexpr double kEps = 1e-9;
+  static constexpr size_t kPivotsMax = 100'000;
 
-  // Maximises cost . y over the columns [0, columns) allowed to enter.
-  double Maximise(const std::vector<double>& cost, size_t columns) {
-    for (;;) {
-      // Reduced costs of the non-basic columns; Bland: the first improving one enters.
+  Outcome Maximise(const std::vector<double>& cost, size_t columns) {
+    Outcome out;
+    bool degenerate = false;
+    for (size_t pivots = 0;; ++pivots) {
+      if (pivots == kPivotsMax) return out;  // not solved
       size_t enter = SIZE_MAX;
-      for (size_t j = 0; j < columns && enter == SIZE_MAX; ++j) {
+      double most = -kEps;
+      for (size_t j = 0; j < columns; ++j) {
         double reduced = -cost[j];
         for (size_t r = 0; r < t_.size(); ++r) reduced += cost[basis_[r]] * t_[r][j];
-        if (reduced < -kEps) enter = j;
+        if (reduced < most) {
+          enter = j, most = reduced;
+          if (degenerate) break;  // Bland: the first improving column
+        }
       }
       if (enter == SIZE_MAX) break;
       size_t leave = SIZE_MAX;
@@ -170,12 +190,23 @@ class Simplex {
           leave = r, best = ratio;
         }
       }
-      if (leave == SIZE_MAX) return std::numeric_limits<double>::infinity();
+      if (leave == SIZE_MAX) {
+        out.unbounded = true;
+        out.value = std::numeric_limits<double>::infinity();
+        break;
+      }
+      degenerate = best < kEps;
       Pivot(leave, enter);
     }
+    out.solved = true;
+    out.y.assign(n_, 0);
     double value = 0;
-    for (size_t r = 0; r < t_.size(); ++r) value += cost[basis_[r]] * t_[r][width_ - 1];
-    return value;
+    for (size_t r = 0; r < t_.size(); ++r) {
+      if (basis_[r] < n_) out.y[basis_[r]] = t_[r][width_ - 1];
+      value += cost[basis_[r]] * t_[r][width_ - 1];
+    }
+    if (!out.unbounded) out.value = value;
+    return out;
   }
 
   void Pivot(size_t row, size_t col) {
@@ -244,12 +275,38 @@ size_t FirstRecoverable(const CountTable& table, const std::vector<CellState>& s
     rows.push_back(std::move(row));
   }
   Simplex simplex(std::move(rows), vars);
-  if (!simplex.FindFeasible()) return cells.front();  // cannot be: the true counts fit
+  if (!simplex.FindFeasible()) return cells.front();  // cannot be (the true counts fit)
+  // A cell is free once some feasible point gives it another value than its own. Points
+  // come cheaply from a few objectives in fixed pseudo-random directions (most cells move
+  // in one of them), then from each remaining cell's own least and greatest value.
+  std::vector<bool> free(cells.size(), false);
+  for (size_t j = 0; j < cells.size(); ++j) free[j] = hi[j] - lo[j] < 1;  // threshold 2
+  auto note = [&](const Simplex::Outcome& o) {
+    if (!o.solved) return;
+    for (size_t j = 0; j < cells.size(); ++j) {
+      const double x = lo[j] + o.y[j];
+      if (std::abs(x - static_cast<double>(table.cells[cells[j]])) > 1 - 1e-6) free[j] = true;
+    }
+  };
+  uint64_t direction = 0x9e3779b97f4a7c15ULL;
+  for (int k = 0; k < 6; ++k) {
+    std::vector<double> cost(vars, 0);
+    for (size_t j = 0; j < cells.size(); ++j) {
+      direction ^= direction << 13, direction ^= direction >> 7, direction ^= direction << 17;
+      cost[j] = (direction & 1) ? 1 : -1;
+    }
+    note(simplex.Solve(cost));
+  }
   for (size_t j = 0; j < cells.size(); ++j) {
-    if (hi[j] - lo[j] < 1) continue;  // threshold 2: "<2" is 1 by the rule itself
-    const double max = simplex.Extreme(j, 1);
-    const double min = -simplex.Extreme(j, -1);
-    if (max - min < 1 - 1e-6) return cells[j];
+    for (double sign : {1.0, -1.0}) {
+      if (free[j]) break;
+      std::vector<double> cost(vars, 0);
+      cost[j] = sign;
+      const Simplex::Outcome o = simplex.Solve(cost);
+      if (o.unbounded) free[j] = true;
+      note(o);
+    }
+    if (!free[j]) return cells[j];
   }
   return SIZE_MAX;
 }
@@ -338,7 +395,7 @@ Result<std::vector<CellState>> SuppressTable(const CountTable& table,
   }
   // Every sum with 0 or 2+ hidden cells is not enough: what a reader knows can still pin a
   // hidden cell (FirstRecoverable). While some cell is pinned, hide one more cell (the
-  // smallest that may help); when none is left to hide, hide every non-zero cell.
+  // smallest that may help); when none is left to hide, withhold the table.
   for (;;) {
     CompleteSums(table, state);
     const size_t pinned = FirstRecoverable(table, state, t);
@@ -360,9 +417,9 @@ Result<std::vector<CellState>> SuppressTable(const CountTable& table,
       }
     }
     if (pick == SIZE_MAX) {
-      for (size_t i = 0; i < n; ++i) {
-        if (!Hidden(state[i]) && table.cells[i] > 0) state[i] = CellState::kSuppressed;
-      }
+      // Nothing left that could help (the small cells and zeros pin one another): the whole
+      // table is withheld, zeros and small cells included, so that it tells nothing.
+      state.assign(n, CellState::kSuppressed);
       break;
     }
     state[pick] = CellState::kSuppressed;

@@ -96,9 +96,10 @@ inline constexpr size_t kTableCellsMax = 4096;
 // Then, while a reader could still recover a hidden cell from the shown cells, the sums and
 // what the states say (a small cell is in 1 .. t - 1, a suppressed one at least t), one more
 // cell is hidden (the smallest that may help, preferring those above the threshold), and the
-// first stage runs again; if none is left, every non-zero cell is hidden. Afterwards every
-// sum has 0 or at least 2 hidden cells and every hidden cell has at least two possible
-// values. Zeros are never hidden. Errors: InvalidArgument if an index is out of range, a
+// first stage runs again. Afterwards every sum has 0 or at least 2 hidden cells and every
+// hidden cell has at least two possible values. Zeros are never hidden, except when nothing
+// is left to hide and a cell is still pinned: then the whole table is withheld (every cell
+// kSuppressed, zeros and small cells included). Errors: InvalidArgument if an index is out of range, a
 // count negative, a sum does not add up, or the table has more than kTableCellsMax cells.
 Result<std::vector<CellState>> SuppressTable(const CountTable& table,
                                              const DisclosurePolicy& policy);

@@ -2,7 +2,8 @@
 // index, patient by patient on every core, with the meaning of ../shared/spec/cohort.md:
 // code sets resolved to catalog code ids (descendants by prefix, dots ignored), entry
 // candidates (first or all, `between`, prior observation), rules evaluated on each
-// patient's timeline, attrition rows. Counts pass the small-cell rule when rendered.
+// patient's timeline, attrition rows, all within a project's perimeter (Perimeter). Counts
+// pass the small-cell rule when rendered (access/disclosure.h adds complementary suppression).
 // Thread-safe: the index and catalog are only read (call it inside Warehouse::Read).
 #pragma once
 
