@@ -55,8 +55,7 @@ ShownCohort RenderCohort(const query::CohortResult& result, const DisclosurePoli
   if (!shown.attrition.empty()) {
     shown.count = shown.attrition.back().patients;
   } else {
-    shown.count = {IsSmall(result.count, t) ? CellState::kSmall : CellState::kShown,
-                   result.count};
+    shown.count = {IsSmall(result.count, t) ? CellState::kSmall : CellState::kShown, result.count};
   }
   return shown;
 }
@@ -228,8 +227,7 @@ class Simplex {
 
 // The first hidden cell a reader can recover, if any (SIZE_MAX: none). With threshold 2 a
 // small cell is 1 by the rule itself: not counted.
-size_t FirstRecoverable(const CountTable& table, const std::vector<CellState>& state,
-                        int64_t t) {
+size_t FirstRecoverable(const CountTable& table, const std::vector<CellState>& state, int64_t t) {
   const size_t n = table.cells.size();
   std::vector<size_t> var(n, SIZE_MAX), cells;
   std::vector<double> lo, hi;
@@ -313,8 +311,8 @@ size_t FirstRecoverable(const CountTable& table, const std::vector<CellState>& s
 
 // The shown cell of `sum` to hide next: the smallest non-zero part, else the total if it is
 // not zero; with `above` set, only cells greater than it. None: SIZE_MAX.
-size_t Complement(const TableSum& sum, const CountTable& table,
-                  const std::vector<CellState>& state, int64_t above) {
+size_t Complement(const TableSum& sum, const CountTable& table, const std::vector<CellState>& state,
+                  int64_t above) {
   size_t best = SIZE_MAX;
   for (size_t p : sum.parts) {
     if (Hidden(state[p]) || table.cells[p] <= above) continue;
@@ -351,8 +349,7 @@ void CompleteSums(const CountTable& table, std::vector<CellState>& state) {
 Status CheckTable(const CountTable& table) {
   const size_t n = table.cells.size();
   if (n > kTableCellsMax) {
-    return Status::InvalidArgument("table: more than " + std::to_string(kTableCellsMax) +
-                                   " cells");
+    return Status::InvalidArgument("table: more than " + std::to_string(kTableCellsMax) + " cells");
   }
   for (size_t i = 0; i < n; ++i) {
     if (table.cells[i] < 0) {
@@ -434,8 +431,7 @@ Result<GridStates> SuppressGrid(std::span<const int64_t> grid, size_t rows, size
                                    std::to_string(rows) + " x " + std::to_string(cols));
   }
   if (grid.size() + rows + cols + 1 > kTableCellsMax) {
-    return Status::InvalidArgument("grid: more than " + std::to_string(kTableCellsMax) +
-                                   " cells");
+    return Status::InvalidArgument("grid: more than " + std::to_string(kTableCellsMax) + " cells");
   }
   CountTable table;
   table.cells.assign(grid.begin(), grid.end());
@@ -577,8 +573,8 @@ std::string CriterionText(const query::Criterion& c, const query::Cohort& cohort
 QueryFingerprint FingerprintOf(const query::Cohort& cohort) {
   QueryFingerprint fp;
   const query::Entry& e = cohort.entry;
-  std::string entry = "entry(" + DomainText(e.domain) + ";" + CodeSetText(cohort, e.codeset) +
-                      ";" + (e.first ? "first" : "all") + ";";
+  std::string entry = "entry(" + DomainText(e.domain) + ";" + CodeSetText(cohort, e.codeset) + ";" +
+                      (e.first ? "first" : "all") + ";";
   Add(entry, "from", e.from ? std::optional<int64_t>(*e.from) : std::nullopt);
   Add(entry, "to", e.to ? std::optional<int64_t>(*e.to) : std::nullopt);
   Add(entry, "prior", std::optional<int64_t>(e.prior_observation_days));
@@ -609,16 +605,15 @@ size_t Distance(const QueryFingerprint& a, const QueryFingerprint& b) {
 QueryGuard::QueryGuard(const Clock& clock, QueryGuardOptions options)
     : clock_(clock), options_(options) {}
 
-QueryGuard::Pair& QueryGuard::PairOf(std::string_view user, std::string_view project,
-                                     int64_t now) {
+QueryGuard::Pair& QueryGuard::PairOf(std::string_view user, std::string_view project, int64_t now) {
   auto key = std::make_pair(std::string(user), std::string(project));
   auto it = pairs_.find(key);
   if (it == pairs_.end()) {
     if (pairs_.size() >= options_.pairs_max) {
       // Forget the pair used least recently (its window has most likely passed).
-      auto oldest = std::min_element(pairs_.begin(), pairs_.end(), [](const auto& x, const auto& y) {
-        return x.second.last_use < y.second.last_use;
-      });
+      auto oldest = std::min_element(
+          pairs_.begin(), pairs_.end(),
+          [](const auto& x, const auto& y) { return x.second.last_use < y.second.last_use; });
       pairs_.erase(oldest);
     }
     it = pairs_.emplace(std::move(key), Pair{}).first;
@@ -650,10 +645,9 @@ Status QueryGuard::Admit(std::string_view user, std::string_view project,
   int64_t near = 0;
   for (const auto& [time, q] : pair.queries) near += Distance(q, query) == 1 ? 1 : 0;
   if (near >= options_.near_identical_max) {
-    return Status::ResourceExhausted(
-        "differencing guard: " + std::to_string(near) +
-        " queries differing from this one by one criterion within " + window +
-        "; try again later");
+    return Status::ResourceExhausted("differencing guard: " + std::to_string(near) +
+                                     " queries differing from this one by one criterion within " +
+                                     window + "; try again later");
   }
   pair.queries.emplace_back(now, query);
   return Status::Ok();

@@ -56,7 +56,7 @@ struct ShownRow {
 // A cohort result as a project's user may see it (no patient list: whether the project may
 // have one is the caller's decision).
 struct ShownCohort {
-  ShownCount count;              // == attrition.back().patients
+  ShownCount count;                 // == attrition.back().patients
   std::vector<ShownRow> attrition;  // entry, then one row per rule
 };
 
@@ -99,8 +99,8 @@ inline constexpr size_t kTableCellsMax = 4096;
 // first stage runs again. Afterwards every sum has 0 or at least 2 hidden cells and every
 // hidden cell has at least two possible values. Zeros are never hidden, except when nothing
 // is left to hide and a cell is still pinned: then the whole table is withheld (every cell
-// kSuppressed, zeros and small cells included). Errors: InvalidArgument if an index is out of range, a
-// count negative, a sum does not add up, or the table has more than kTableCellsMax cells.
+// kSuppressed, zeros and small cells included). Errors: InvalidArgument if an index is out of
+// range, a count negative, a sum does not add up, or the table has more than kTableCellsMax cells.
 Result<std::vector<CellState>> SuppressTable(const CountTable& table,
                                              const DisclosurePolicy& policy);
 

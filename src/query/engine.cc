@@ -491,8 +491,8 @@ class Evaluator {
                                  ec.window_start ? std::max(index + *ec.window_start, from) : from);
       }
       if (ec.window_end || clips) {
-        end = std::upper_bound(begin, end,
-                               ec.window_end ? std::min(index + *ec.window_end, to) : to);
+        end =
+            std::upper_bound(begin, end, ec.window_end ? std::min(index + *ec.window_end, to) : to);
       }
       return end - begin;
     };

@@ -31,7 +31,7 @@ struct AttritionRow {
 
 struct CohortMember {
   domain::PatientKey key;
-  Days index_date = 0;            // the earliest candidate that satisfies every rule
+  Days index_date = 0;               // the earliest candidate that satisfies every rule
   domain::PatientIndex patient = 0;  // in the index the cohort ran on (for PopulationOf)
 };
 
@@ -53,7 +53,7 @@ struct CohortResult {
 // The default sees everything, and then costs nothing.
 struct Perimeter {
   std::optional<std::vector<domain::Domain>> domains;  // none: every domain
-  std::optional<Days> from, to;                          // inclusive; none: unbounded
+  std::optional<Days> from, to;                        // inclusive; none: unbounded
   // PatientIndex values of the index the cohort runs on (see PopulationOf); none: everyone.
   std::shared_ptr<const store::PatientSet> population;
 

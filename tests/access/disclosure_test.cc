@@ -8,15 +8,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <optional>
 #include <iostream>
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -62,10 +63,9 @@ TEST(DisclosureTest, SmallCountsAreShownBelowTheThreshold) {
   EXPECT_EQ(s.count.state, kShown);
   EXPECT_EQ(s.count.value, 0);
   std::string json = ShownCohortToJson(s, policy, "t", 1.234);
-  EXPECT_EQ(json,
-            R"({"title":"t","count":0,"attrition":[{"name":"entry","patients":40},)"
-            R"({"name":"rule 1","patients":"<10"},{"name":"rule 2","patients":"<10"},)"
-            R"({"name":"rule 3","patients":0}],"min_cell":10,"milliseconds":1.23})");
+  EXPECT_EQ(json, R"({"title":"t","count":0,"attrition":[{"name":"entry","patients":40},)"
+                  R"({"name":"rule 1","patients":"<10"},{"name":"rule 2","patients":"<10"},)"
+                  R"({"name":"rule 3","patients":0}],"min_cell":10,"milliseconds":1.23})");
   EXPECT_EQ(States(RenderCohort(Chain({10}), policy)), (std::vector{kShown}));
   EXPECT_EQ(States(RenderCohort(Chain({9}), policy)), (std::vector{kSmall}));
 }
@@ -98,15 +98,15 @@ TEST(DisclosureTest, AttritionRowsDoNotRevealSmallDifferences) {
             (std::vector{kShown, kShown}));
 }
 
-// Every decreasing chain of up to 4 rows with values up to 24 (and beyond), rendered; chains a reader cannot
-// tell apart (same rendering, same counts released before) form a class. In every class each
-// hidden row takes at least 2 values, and every difference of two rows (or of a row and a
-// count released before) that the class determines is 0 or at least the threshold.
+// Every decreasing chain of up to 4 rows with values up to 24 (and beyond), rendered; chains a
+// reader cannot tell apart (same rendering, same counts released before) form a class. In every
+// class each hidden row takes at least 2 values, and every difference of two rows (or of a row and
+// a count released before) that the class determines is 0 or at least the threshold.
 TEST(DisclosureTest, NoSmallCountIsDeterminedByAttritionRowsBruteForce) {
   struct Seen {
-    std::vector<bool> hidden;  // per row: not shown as a number
-    bool inner = false;        // some chain of the class has every row <= kMax
-    std::vector<std::set<int64_t>> values;            // per row
+    std::vector<bool> hidden;               // per row: not shown as a number
+    bool inner = false;                     // some chain of the class has every row <= kMax
+    std::vector<std::set<int64_t>> values;  // per row
     std::map<std::pair<size_t, size_t>, std::set<int64_t>> differences;  // row pair (j > i)
   };
   const int64_t kMax = 24;
@@ -168,8 +168,7 @@ TEST(DisclosureTest, NoSmallCountIsDeterminedByAttritionRowsBruteForce) {
             if (diffs.size() != 1) continue;
             const int64_t d = *diffs.begin() < 0 ? -*diffs.begin() : *diffs.begin();
             EXPECT_FALSE(d > 0 && d < t) << "t " << t << " rendering " << key << " rows "
-                                         << pair.first << ", " << pair.second << " differ by "
-                                         << d;
+                                         << pair.first << ", " << pair.second << " differ by " << d;
           }
         }
       }
@@ -290,7 +289,8 @@ TEST_F(EngineAttackTest, RepeatedNearIdenticalQueriesAreRefused) {
   // Each variant differs from the base by one criterion (and from one another by one).
   auto variant = [](const std::string& dep) {
     return R"({"codesets": {"d": [{"system": "icd10", "code": "E11"}]}, "entry": {"codeset": "d"},
-              "inclusion": [{"not": {"departement": [")" + dep + R"("]}}]})";
+              "inclusion": [{"not": {"departement": [")" +
+           dep + R"("]}}]})";
   };
   ASSERT_TRUE(Ask(guard, "u", variant("75")).ok());
   ASSERT_TRUE(Ask(guard, "u", variant("13")).ok()) << "two near-identical queries before it";
@@ -362,17 +362,22 @@ TEST(QueryGuardTest, FingerprintsIgnoreNamesAndOrderAndCountChangedParts) {
   EXPECT_EQ(Distance(base, same), 0u);
   // One rule changed, added or removed; the entry changed: 1.
   EXPECT_EQ(Distance(base, fp("{" + sets + R"("entry": {"codeset": "a"},
-      "inclusion": [{"sex": "female"}, {"age": {"min": 41}}]})")), 1u);
+      "inclusion": [{"sex": "female"}, {"age": {"min": 41}}]})")),
+            1u);
   EXPECT_EQ(Distance(base, fp("{" + sets + R"("entry": {"codeset": "a"},
       "inclusion": [{"sex": "female"}, {"age": {"min": 40}},
-                    {"events": {"codeset": "b"}}]})")), 1u);
+                    {"events": {"codeset": "b"}}]})")),
+            1u);
   EXPECT_EQ(Distance(base, fp("{" + sets + R"("entry": {"codeset": "a"},
-      "inclusion": [{"sex": "female"}]})")), 1u);
+      "inclusion": [{"sex": "female"}]})")),
+            1u);
   EXPECT_EQ(Distance(base, fp("{" + sets + R"("entry": {"codeset": "b"},
-      "inclusion": [{"sex": "female"}, {"age": {"min": 40}}]})")), 1u);
+      "inclusion": [{"sex": "female"}, {"age": {"min": 40}}]})")),
+            1u);
   // Two parts: 2.
   EXPECT_EQ(Distance(base, fp("{" + sets + R"("entry": {"codeset": "b"},
-      "inclusion": [{"sex": "male"}, {"age": {"min": 40}}]})")), 2u);
+      "inclusion": [{"sex": "male"}, {"age": {"min": 40}}]})")),
+            2u);
   // Nested logic is compared by meaning: any/all children in any order.
   EXPECT_EQ(Distance(fp("{" + sets + R"("entry": {"codeset": "a"},
       "inclusion": [{"any": [{"sex": "female"}, {"departement": ["75", "13"]}]}]})"),
@@ -386,8 +391,8 @@ TEST(DisclosureTest, ATotalMinusTheOtherCellsDoesNotRevealAHiddenCell) {
   const DisclosurePolicy policy{.threshold = 10};
   // Rows: three départements; columns: four age bands. One small cell (4).
   const std::vector<int64_t> grid = {30, 45, 120, 60,  //
-                                     25, 4, 80, 50,    //
-                                     40, 52, 95, 70};
+                                     25, 4,  80,  50,  //
+                                     40, 52, 95,  70};
   auto states = SuppressGrid(grid, 3, 4, policy);
   ASSERT_TRUE(states.ok()) << states.status().ToString();
   EXPECT_EQ(states->cells[5], kSmall);
@@ -653,8 +658,8 @@ TEST(DisclosureTest, ADepartementGridOfOneWeek) {
   for (int64_t& v : grid) v = pick(3) == 0 ? pick(10) : pick(200);
   const auto start = std::chrono::steady_clock::now();
   auto s = SuppressGrid(grid, rows, cols, {.threshold = 10});
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                              start).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   size_t hidden = 0;
   for (CellState c : s->cells) hidden += c != kShown;
@@ -670,6 +675,173 @@ TEST(DisclosureTest, ADepartementGridOfOneWeek) {
     EXPECT_NE(h, 1u) << "column " << c;
   }
   EXPECT_LT(hidden, grid.size()) << "not everything hidden";
+}
+
+// The same brute force for any table whose totals come after their parts: hidden parts are
+// enumerated (up to a cap), a cell is forced when a sum has it as its only undecided member,
+// and every sum is checked as soon as its members are decided.
+class TableReader {
+ public:
+  TableReader(const CountTable& table, const std::vector<CellState>& s, int64_t t, int64_t cap)
+      : table_(table), s_(s), t_(t), cap_(cap) {
+    sums_of_.resize(table.cells.size());
+    for (size_t k = 0; k < table.sums.size(); ++k) {
+      sums_of_[table.sums[k].total].push_back(k);
+      for (size_t p : table.sums[k].parts) sums_of_[p].push_back(k);
+    }
+  }
+
+  bool SomeHiddenCellIsPinned(bool& gave_up) {
+    const size_t n = table_.cells.size();
+    lo_.assign(n, std::numeric_limits<int64_t>::max());
+    hi_.assign(n, std::numeric_limits<int64_t>::min());
+    value_.assign(n, 0);
+    nodes_ = 0;
+    Walk(0);
+    gave_up = nodes_ > kNodesMax;
+    if (gave_up) return false;
+    EXPECT_LE(lo_[0], hi_[0]) << "the true counts are among the assignments";
+    for (size_t i = 0; i < n; ++i) {
+      if (s_[i] != kShown && lo_[i] == hi_[i]) return true;
+    }
+    return false;
+  }
+
+ private:
+  static constexpr int64_t kNodesMax = 20'000'000;
+  bool Decided(size_t i, size_t k) const { return i < k || s_[i] == kShown; }
+  bool Allowed(size_t i, int64_t v) const {
+    switch (s_[i]) {
+      case CellState::kSmall: return v >= 1 && v < t_;
+      case CellState::kSuppressed: return v >= t_;
+      case CellState::kShown: return v == table_.cells[i];
+    }
+    return false;
+  }
+  int64_t Value(size_t i) const { return s_[i] == kShown ? table_.cells[i] : value_[i]; }
+  // Whether every sum of cell k whose members are all decided (up to k) adds up.
+  bool Consistent(size_t k) const {
+    for (size_t x : sums_of_[k]) {
+      const TableSum& sum = table_.sums[x];
+      bool decided = Decided(sum.total, k + 1);
+      int64_t parts = 0;
+      for (size_t p : sum.parts) {
+        decided = decided && Decided(p, k + 1);
+        parts += Value(p);
+      }
+      if (decided && parts != Value(sum.total)) return false;
+    }
+    return true;
+  }
+  void Walk(size_t k) {
+    if (++nodes_ > kNodesMax) return;
+    if (k == table_.cells.size()) {
+      for (size_t i = 0; i < k; ++i) {
+        lo_[i] = std::min(lo_[i], Value(i));
+        hi_[i] = std::max(hi_[i], Value(i));
+      }
+      return;
+    }
+    if (s_[k] == kShown) {
+      if (Consistent(k)) Walk(k + 1);
+      return;
+    }
+    for (size_t x : sums_of_[k]) {
+      const TableSum& sum = table_.sums[x];
+      bool others_decided = sum.total == k || Decided(sum.total, k);
+      for (size_t p : sum.parts) others_decided = others_decided && (p == k || Decided(p, k));
+      if (!others_decided) continue;
+      int64_t v = 0;
+      if (sum.total == k) {
+        for (size_t p : sum.parts) v += Value(p);
+      } else {
+        v = Value(sum.total);
+        for (size_t p : sum.parts) v -= p == k ? 0 : Value(p);
+      }
+      if (!Allowed(k, v)) return;
+      value_[k] = v;
+      if (Consistent(k)) Walk(k + 1);
+      return;
+    }
+    for (int64_t v = 0; v <= cap_; ++v) {
+      if (!Allowed(k, v)) continue;
+      value_[k] = v;
+      if (Consistent(k)) Walk(k + 1);
+    }
+  }
+
+  const CountTable& table_;
+  const std::vector<CellState>& s_;
+  int64_t t_, cap_;
+  std::vector<std::vector<size_t>> sums_of_;
+  std::vector<int64_t> value_, lo_, hi_;
+  int64_t nodes_ = 0;
+};
+
+// Places in a hierarchy (4 départements, 2 regions, the nation) x 2 age bands, with every
+// total a dashboard can show: each place over bands, each region and the nation by band, and
+// the nation (reached two ways). A hidden cell is never a total minus the others, at any level.
+TEST(DisclosureTest, RandomPlaceHierarchiesKeepEveryHiddenCellUndeterminedBruteForce) {
+  const uint64_t seed = TestSeed(20261202);
+  std::cout << "seed " << seed << "\n";
+  uint64_t state = seed;
+  auto pick = [&](uint64_t n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int64_t>((state >> 33) % n);
+  };
+  const int64_t t = 5;
+  // Cells: leaf(d, b) = 2d + b (0..7); place total 8 + d; region r by band 12 + 2r + b;
+  // region total 16 + r; nation by band 18 + b; nation 20.
+  CountTable table;
+  for (size_t d = 0; d < 4; ++d) table.sums.push_back({8 + d, {2 * d, 2 * d + 1}});
+  for (size_t r = 0; r < 2; ++r) {
+    for (size_t b = 0; b < 2; ++b) {
+      table.sums.push_back({12 + 2 * r + b, {2 * (2 * r) + b, 2 * (2 * r + 1) + b}});
+    }
+    table.sums.push_back({16 + r, {8 + 2 * r, 8 + 2 * r + 1}});
+    table.sums.push_back({16 + r, {12 + 2 * r, 12 + 2 * r + 1}});
+  }
+  for (size_t b = 0; b < 2; ++b) table.sums.push_back({18 + b, {12 + b, 14 + b}});
+  table.sums.push_back({20, {16, 17}});
+  table.sums.push_back({20, {18, 19}});
+  int with_hidden = 0, gave_up = 0, withheld = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    table.cells.assign(21, 0);
+    for (size_t i = 0; i < 8; ++i)
+      table.cells[i] = pick(3) == 0 ? 0 : (pick(2) ? 1 + pick(t) : pick(14));
+    for (const TableSum& sum : table.sums) {
+      int64_t v = 0;
+      for (size_t p : sum.parts) v += table.cells[p];
+      table.cells[sum.total] = v;
+    }
+    auto s = SuppressTable(table, {.threshold = t});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    if (std::all_of(s->begin(), s->end(), [](CellState c) { return c == kShown; })) continue;
+    ++with_hidden;
+    if (std::all_of(s->begin(), s->end(), [](CellState c) { return c == kSuppressed; })) {
+      ++withheld;
+      continue;
+    }
+    for (const TableSum& sum : table.sums) {
+      size_t hidden = (*s)[sum.total] != kShown;
+      for (size_t p : sum.parts) hidden += (*s)[p] != kShown;
+      EXPECT_NE(hidden, 1u) << "trial " << trial;
+    }
+    TableReader reader(table, *s, t, /*cap=*/18);
+    bool stopped = false;
+    std::string shown;
+    for (size_t i = 0; i < table.cells.size(); ++i) {
+      shown += " " + std::to_string(table.cells[i]) + "ABC"[static_cast<int>((*s)[i])];
+    }
+    EXPECT_FALSE(reader.SomeHiddenCellIsPinned(stopped))
+        << "trial " << trial << " (A shown, B small, C suppressed):" << shown;
+    gave_up += stopped ? 1 : 0;
+  }
+  std::cout << with_hidden << " of 200 tables with hidden cells, " << withheld << " withheld, "
+            << gave_up << " too large to enumerate\n";
+  EXPECT_GT(with_hidden, 100);
+  EXPECT_LT(gave_up, with_hidden / 10);
+  EXPECT_LT(withheld, with_hidden / 10);
 }
 
 }  // namespace

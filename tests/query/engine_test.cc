@@ -426,8 +426,7 @@ TEST_F(EngineTest, PerimeterDomainsHideOtherDomainsEvents) {
   EXPECT_EQ(Count(R"({"entry": {}})", Domains({Domain::kMeasurement})), 1);
   // A rule reading another domain: "no insulin in the year before" excludes patient 2,
   // unless drugs are outside the perimeter (then nobody has insulin: absence holds).
-  const std::string no_insulin =
-      With(R"("entry": {"domain": "condition", "codeset": "t2d"},
+  const std::string no_insulin = With(R"("entry": {"domain": "condition", "codeset": "t2d"},
               "inclusion": [{"events": {"codeset": "ins", "window": [-365, -1],
                              "at_most": 0}}])");
   EXPECT_EQ(Count(no_insulin), 2);
@@ -476,8 +475,7 @@ TEST_F(EngineTest, PerimeterPeriodHidesEventsOutsideIt) {
   EXPECT_EQ(Count(two_met, Period(std::nullopt, D(2020, 9, 1))), 1);
   // A window reaching before the period: patient 2's insulin (2019-12-01, 91 days before)
   // is found from 2019 on, not from 2020 on.
-  const std::string insulin_before =
-      With(R"("entry": {"domain": "condition", "codeset": "t2d"},
+  const std::string insulin_before = With(R"("entry": {"domain": "condition", "codeset": "t2d"},
               "inclusion": [{"events": {"codeset": "ins", "window": [-365, -1]}}])");
   EXPECT_EQ(Count(insulin_before), 1);
   EXPECT_EQ(Count(insulin_before, Period(D(2019, 12, 1), std::nullopt)), 1);
@@ -496,8 +494,8 @@ TEST_F(EngineTest, PerimeterPeriodClipsObservation) {
   // days up to its index; patient 2 (registered since 2019-06-01, T2D 2020-03-01) 61 days.
   const auto from_2020 = [] { return Period(D(2020, 1, 1), std::nullopt); };
   auto prior = [&](int days) {
-    return With(R"("entry": {"codeset": "t2d", "prior_observation_days": )" +
-                std::to_string(days) + "}");
+    return With(R"("entry": {"codeset": "t2d", "prior_observation_days": )" + std::to_string(days) +
+                "}");
   };
   EXPECT_EQ(Count(prior(275)), 2);
   EXPECT_EQ(Count(prior(275), from_2020()), 0);
