@@ -670,6 +670,9 @@ void QueryGuard::NoteReleased(std::string_view user, std::string_view project,
   Pair& pair = PairOf(user, project, now);
   for (const ShownRow& row : shown.attrition) {
     if (row.patients.state != CellState::kShown) continue;
+    // A count released again is kept once, from now (asking the same query again must not
+    // push other counts out of the memory).
+    std::erase_if(pair.released, [&](const auto& r) { return r.second == row.patients.value; });
     if (pair.released.size() >= options_.released_max) pair.released.pop_front();
     pair.released.emplace_back(now, row.patients.value);
   }

@@ -341,7 +341,13 @@ TEST(QueryGuardTest, ReleasedCountsExpireWithTheWindowAndAreBounded) {
   guard.NoteReleased("u", "p", RenderCohort(Chain({70, 30}), DisclosurePolicy{}));
   EXPECT_EQ(guard.Released("u", "p"), (std::vector<int64_t>{50, 70, 30}));
   EXPECT_TRUE(guard.Released("u", "other").empty());
-  clock.AdvanceMicros(10'000'001);
+  // Released again 6 s later: kept once, and from then on.
+  clock.AdvanceMicros(6'000'000);
+  guard.NoteReleased("u", "p", RenderCohort(Chain({30}), DisclosurePolicy{}));
+  EXPECT_EQ(guard.Released("u", "p"), (std::vector<int64_t>{50, 70, 30}));
+  clock.AdvanceMicros(4'000'001);
+  EXPECT_EQ(guard.Released("u", "p"), (std::vector<int64_t>{30}));
+  clock.AdvanceMicros(6'000'000);
   EXPECT_TRUE(guard.Released("u", "p").empty());
 }
 
