@@ -226,14 +226,14 @@ std::string KeyCheckValue(const Key& master) {
 }
 
 namespace {
-constexpr std::string_view kWrapAd = "p4dp data key v1";
+std::string WrapAd(std::string_view label) { return "p4dp wrapped key v1 " + std::string(label); }
 }  // namespace
 
-std::string WrapKey(const Key& master, const Key& data_key) {
+std::string WrapKey(const Key& master, const Key& key, std::string_view label) {
   const Key wrap = DeriveKey(master, KeyPurpose::kKeyWrap);
-  const auto& b = data_key.bytes();
-  std::string sealed =
-      Seal(wrap, std::string_view(reinterpret_cast<const char*>(b.data()), b.size()), kWrapAd);
+  const auto& b = key.bytes();
+  std::string sealed = Seal(
+      wrap, std::string_view(reinterpret_cast<const char*>(b.data()), b.size()), WrapAd(label));
   std::string hex(2 * sealed.size() + 1, '\0');
   sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(sealed.data()),
                  sealed.size());
@@ -241,7 +241,7 @@ std::string WrapKey(const Key& master, const Key& data_key) {
   return hex;
 }
 
-Result<Key> UnwrapKey(const Key& master, std::string_view wrapped) {
+Result<Key> UnwrapKey(const Key& master, std::string_view wrapped, std::string_view label) {
   internal::EnsureSodiumInitialized();
   std::string sealed(wrapped.size() / 2, '\0');
   size_t n = 0;
@@ -249,12 +249,13 @@ Result<Key> UnwrapKey(const Key& master, std::string_view wrapped) {
       sodium_hex2bin(reinterpret_cast<unsigned char*>(sealed.data()), sealed.size(), wrapped.data(),
                      wrapped.size(), nullptr, &n, nullptr) != 0 ||
       n != sealed.size()) {
-    return Status::Corruption("the wrapped data key is malformed");
+    return Status::Corruption("the wrapped " + std::string(label) + " key is malformed");
   }
   const Key wrap = DeriveKey(master, KeyPurpose::kKeyWrap);
-  auto plain = Open(wrap, sealed, kWrapAd);
+  auto plain = Open(wrap, sealed, WrapAd(label));
   if (!plain.ok() || plain->size() != kKeyBytes) {
-    return Status::PermissionDenied("the master key does not unwrap the data key");
+    return Status::PermissionDenied("the master key does not unwrap the " + std::string(label) +
+                                    " key");
   }
   std::array<uint8_t, kKeyBytes> bytes;
   std::memcpy(bytes.data(), plain->data(), kKeyBytes);

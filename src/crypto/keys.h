@@ -1,10 +1,10 @@
 // The warehouse's keys. One master key lives outside the data folder (a key file with mode
 // 0600, or the environment variable P4DP_MASTER_KEY). It wraps (encrypts) the warehouse's
-// data key, stored in the catalog; every key used for data is derived from the data key per
-// purpose (libsodium KDF), so that one category's key reveals nothing of the others, and
-// rotating the master key only rewraps the data key. A key check value stored in the data
-// folder tells a wrong master key at open without revealing the key. Functions are
-// thread-safe.
+// data key and pseudonymisation key, stored in the catalog; every key used for data is
+// derived from the data key per purpose (libsodium KDF), so that one category's key reveals
+// nothing of the others, and rotating the master key only rewraps the stored keys. A key check
+// value stored in the data folder tells a wrong master key at open without revealing the key.
+// Functions are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -47,11 +47,12 @@ Key DeriveKey(const Key& master, KeyPurpose purpose);
 // values mean the same master key.
 std::string KeyCheckValue(const Key& master);
 
-// The data key sealed under a key derived from `master` (purpose kKeyWrap), as hex text
-// for the catalog. UnwrapKey gives it back; a wrong master key or any changed character
-// gives PermissionDenied (resp. Corruption for text that is not a wrapped key).
-std::string WrapKey(const Key& master, const Key& data_key);
-Result<Key> UnwrapKey(const Key& master, std::string_view wrapped);
+// `key` sealed under a key derived from `master` (purpose kKeyWrap) and bound to `label`
+// (which key it is: "data", "pseudonym"), as hex text for the catalog. UnwrapKey gives it
+// back; a wrong master key, another label or any changed character gives PermissionDenied
+// (Corruption for text that is not a wrapped key).
+std::string WrapKey(const Key& master, const Key& key, std::string_view label);
+Result<Key> UnwrapKey(const Key& master, std::string_view wrapped, std::string_view label);
 
 // Writes `key` as a new key file (same format and mode as WriteNewKeyFile), for tests and
 // tools that must know the key they write. Refuses to overwrite an existing file.

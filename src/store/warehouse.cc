@@ -20,14 +20,33 @@ constexpr const char* kSegmentsDir = "segments";
 constexpr const char* kFormatVersion = "1";
 
 constexpr const char* kWrappedDataKey = "wrapped_data_key";
+constexpr const char* kWrappedPseudonymKey = "wrapped_pseudonym_key";
 constexpr std::string_view kObjectionAd = "p4dp objection";
 
-// The data key: unwrapped from the catalog, or (warehouses created before keys were wrapped)
-// the master key itself, until a rotation wraps it.
-Result<crypto::Key> DataKey(Catalog& catalog, const crypto::Key& master) {
-  auto wrapped = P4DP_TRY(catalog.GetMeta(kWrappedDataKey));
-  if (!wrapped) return master;
-  return crypto::UnwrapKey(master, *wrapped);
+// The keys the master key wraps: the data key (random, made at init: segments, quarantine,
+// catalog seals) and the pseudonymisation key (derived from the master key in force at init,
+// so that warehouses made under one master key give a patient the same pseudonym).
+struct WrappedKeys {
+  crypto::Key data;
+  crypto::Key pseudonym;
+};
+
+// Unwrapped from the catalog; for warehouses created before keys were wrapped, what they
+// used: the master key itself as the data key, until a rotation wraps them.
+Result<WrappedKeys> UnwrapKeys(Catalog& catalog, const crypto::Key& master) {
+  WrappedKeys keys;
+  auto data = P4DP_TRY(catalog.GetMeta(kWrappedDataKey));
+  keys.data = data ? P4DP_TRY(crypto::UnwrapKey(master, *data, "data")) : master;
+  auto pseudonym = P4DP_TRY(catalog.GetMeta(kWrappedPseudonymKey));
+  keys.pseudonym = pseudonym ? P4DP_TRY(crypto::UnwrapKey(master, *pseudonym, "pseudonym"))
+                             : crypto::DeriveKey(master, crypto::KeyPurpose::kPseudonym);
+  return keys;
+}
+
+Status StoreWrappedKeys(Catalog& catalog, const crypto::Key& master, const WrappedKeys& keys) {
+  P4DP_TRY(catalog.SetMeta(kWrappedDataKey, crypto::WrapKey(master, keys.data, "data")));
+  return catalog.SetMeta(kWrappedPseudonymKey,
+                         crypto::WrapKey(master, keys.pseudonym, "pseudonym"));
 }
 
 Result<std::unique_ptr<Catalog>> OpenCheckedCatalog(const std::string& dir,
@@ -67,14 +86,15 @@ bool FilterBatch(Batch& b, const std::function<bool(const domain::PatientKey&)>&
 }  // namespace
 
 Warehouse::Warehouse(FileSystem& fs, std::string dir, std::unique_ptr<Catalog> catalog,
-                     const crypto::Key& master, const crypto::Key& data_key)
+                     const crypto::Key& master, const crypto::Key& data_key,
+                     const crypto::Key& pseudonym_key)
     : fs_(fs),
       dir_(std::move(dir)),
       catalog_(std::move(catalog)),
       backup_key_(crypto::DeriveKey(master, crypto::KeyPurpose::kBackup)),
       catalog_key_(crypto::DeriveKey(data_key, crypto::KeyPurpose::kCatalog)),
       segment_key_(crypto::DeriveKey(data_key, crypto::KeyPurpose::kSegments)),
-      pseudonym_key_(crypto::DeriveKey(data_key, crypto::KeyPurpose::kPseudonym)),
+      pseudonym_key_(pseudonym_key),
       quarantine_key_(crypto::DeriveKey(data_key, crypto::KeyPurpose::kQuarantine)) {}
 
 std::string Warehouse::SegmentPath(uint64_t id) const {
@@ -98,7 +118,9 @@ Status Warehouse::Init(FileSystem& fs, const std::string& dir, const crypto::Key
   P4DP_TRY(catalog->Begin());
   P4DP_TRY(catalog->SetMeta("format_version", kFormatVersion));
   P4DP_TRY(catalog->SetMeta("key_check", crypto::KeyCheckValue(master)));
-  P4DP_TRY(catalog->SetMeta(kWrappedDataKey, crypto::WrapKey(master, crypto::Key::Random())));
+  P4DP_TRY(StoreWrappedKeys(
+      *catalog, master,
+      {crypto::Key::Random(), crypto::DeriveKey(master, crypto::KeyPurpose::kPseudonym)}));
   P4DP_TRY(catalog->Commit());
   return fs.SyncDirectory(dir);
 }
@@ -114,8 +136,9 @@ Result<std::unique_ptr<Warehouse>> Warehouse::Open(FileSystem& fs, const std::st
   if (!format || *format != kFormatVersion) {
     return Status::FailedPrecondition("warehouse '" + dir + "' has an unknown format version");
   }
-  crypto::Key data_key = P4DP_TRY(DataKey(*catalog, master));
-  std::unique_ptr<Warehouse> w(new Warehouse(fs, dir, std::move(catalog), master, data_key));
+  WrappedKeys keys = P4DP_TRY(UnwrapKeys(*catalog, master));
+  std::unique_ptr<Warehouse> w(
+      new Warehouse(fs, dir, std::move(catalog), master, keys.data, keys.pseudonym));
   P4DP_TRY(w->RemoveOrphans());
   P4DP_TRY(w->LoadObjections());
   P4DP_TRY(w->LoadIndex());
@@ -353,6 +376,8 @@ Status Warehouse::Transaction::Publish(Batch batch) {
       return s;
     }
   }
+  // Ingestion refuses objecting patients' records; a batch from elsewhere is filtered too.
+  warehouse_.HideObjected(batch);
   if (batch.empty()) return Status::Ok();
   auto job = std::make_shared<Pipeline::Job>();
   job->batch = std::move(batch);
@@ -801,9 +826,9 @@ Status Warehouse::RotateMasterKey(const std::string& dir, const crypto::Key& old
                                   const crypto::Key& new_master,
                                   const std::function<void()>& before_commit_for_testing) {
   auto catalog = P4DP_TRY(OpenCheckedCatalog(dir, old_master));
-  crypto::Key data_key = P4DP_TRY(DataKey(*catalog, old_master));
+  WrappedKeys keys = P4DP_TRY(UnwrapKeys(*catalog, old_master));
   P4DP_TRY(catalog->Begin());
-  Status s = catalog->SetMeta(kWrappedDataKey, crypto::WrapKey(new_master, data_key));
+  Status s = StoreWrappedKeys(*catalog, new_master, keys);
   if (s.ok()) s = catalog->SetMeta("key_check", crypto::KeyCheckValue(new_master));
   if (s.ok() && before_commit_for_testing) before_commit_for_testing();
   if (s.ok()) s = catalog->Commit();

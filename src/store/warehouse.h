@@ -83,7 +83,9 @@ struct ObjectionStatus {
 class Warehouse {
  public:
   // Creates a new warehouse in `dir` (which must not exist or be empty), bound to `master`:
-  // a random data key is created and stored wrapped under the master key.
+  // a random data key is created and stored wrapped under the master key, with the
+  // pseudonymisation key (derived from `master`, so the same for every warehouse made under
+  // it).
   static Status Init(FileSystem& fs, const std::string& dir, const crypto::Key& master);
   // Opens a warehouse. A wrong master key fails with PermissionDenied before anything is
   // read or changed. Removes segment files that no catalog transaction published (left by a
@@ -201,7 +203,8 @@ class Warehouse {
 
  private:
   Warehouse(FileSystem& fs, std::string dir, std::unique_ptr<Catalog> catalog,
-            const crypto::Key& master, const crypto::Key& data_key);
+            const crypto::Key& master, const crypto::Key& data_key,
+            const crypto::Key& pseudonym_key);
   Status LoadObjections();
   // Drops the rows of objecting patients from a batch read from a segment.
   void HideObjected(Batch& batch) const;

@@ -7,11 +7,14 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "base/file_system.h"
 #include "crypto/keys.h"
@@ -142,7 +145,8 @@ void ExpectNowhere(const std::string& data, const crypto::Key& master,
   }
   auto catalog = store::Catalog::Open(data + "/catalog.db");
   ASSERT_TRUE(catalog.ok());
-  crypto::Key data_key = *crypto::UnwrapKey(master, **(*catalog)->GetMeta("wrapped_data_key"));
+  crypto::Key data_key =
+      *crypto::UnwrapKey(master, **(*catalog)->GetMeta("wrapped_data_key"), "data");
   crypto::Key segment_key = crypto::DeriveKey(data_key, crypto::KeyPurpose::kSegments);
   size_t events = 0;
   auto live = (*catalog)->LiveSegments();
@@ -274,6 +278,55 @@ TEST_F(RightsCli, BackupVerifyRestoreAndRotate) {
   EXPECT_EQ(P4dp("stats " + data_ + Key() + " 2>/dev/null").exit_code, 1);
   EXPECT_EQ(Json(P4dp("stats " + data_ + " --key-file " + new_key))["patients"],
             source["patients"]);
+}
+
+// A backup taken by another process while `p4dp ingest` runs: it verifies, restores, and is
+// one committed point (re-ingesting the same input into the copy completes it to exactly the
+// source's final state: no half batch, no missing segment).
+TEST(RightsCliConcurrent, BackupWhileAnotherProcessIngests) {
+  std::string base = std::string(P4DP_BINARY_DIR) + "/test-tmp/rights_cli_concurrent";
+  std::filesystem::remove_all(base);
+  std::filesystem::create_directories(base);
+  std::string key = " --key-file " + base + "/master.key";
+  ASSERT_TRUE(crypto::WriteKeyFile(base + "/master.key", crypto::Key::Random()).ok());
+  ASSERT_EQ(P4dp("synth --patients 1500 --seed 11 --out " + base + "/fhir 2>/dev/null").exit_code,
+            0);
+  ASSERT_EQ(P4dp("init " + base + "/data" + key).exit_code, 0);
+  // Small batches: many commits, each a possible backup point.
+  std::string ingest = std::string(P4DP_BINARY_DIR) + "/src/cli/p4dp ingest " + base + "/data " +
+                       base + "/fhir" + key + " --quiet --batch-resources 300 > " + base +
+                       "/ingest.json 2>&1; echo $? > " + base + "/ingest.rc";
+  std::thread ingester([&] { (void)std::system(ingest.c_str()); });
+  // Wait for the first committed batches, then back up while the ingest goes on.
+  for (int i = 0; i < 2000; ++i) {
+    auto rows = store::Catalog::Open(base + "/data/catalog.db");
+    if (rows.ok()) {
+      auto live = (*rows)->LiveSegments();
+      if (live.ok() && live->size() >= 3) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Outcome backup = P4dp("backup " + base + "/data " + base + "/b.p4dpbak" + key);
+  ingester.join();
+  ASSERT_EQ(backup.exit_code, 0) << backup.out;
+  ASSERT_EQ(*RealFileSystem().ReadFile(base + "/ingest.rc"), "0\n");
+  EXPECT_EQ(Json(P4dp("verify " + base + "/b.p4dpbak" + key))["verified"], true);
+  ASSERT_EQ(P4dp("restore " + base + "/b.p4dpbak " + base + "/copy" + key).exit_code, 0);
+  EXPECT_EQ(P4dp("verify " + base + "/copy" + key).exit_code, 0);
+  nlohmann::json source = Json(P4dp("stats " + base + "/data" + key));
+  nlohmann::json copy = Json(P4dp("stats " + base + "/copy" + key));
+  std::printf("backup point: %lld of %lld events\n",
+              static_cast<long long>(copy["events"].get<int64_t>()),
+              static_cast<long long>(source["events"].get<int64_t>()));
+  EXPECT_GT(copy["events"].get<int64_t>(), 0);
+  EXPECT_LT(copy["events"].get<int64_t>(), source["events"].get<int64_t>())
+      << "the backup did not overlap the ingest";
+  Json(P4dp("ingest " + base + "/copy " + base + "/fhir" + key + " --quiet"));
+  nlohmann::json completed = Json(P4dp("stats " + base + "/copy" + key));
+  for (const char* field : {"patients", "patients_with_events", "resources", "events",
+                            "events_by_domain", "quarantined_by_reason"}) {
+    EXPECT_EQ(completed[field], source[field]) << field;
+  }
 }
 
 }  // namespace

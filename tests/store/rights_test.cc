@@ -143,7 +143,7 @@ void ExpectKeyNowhere(const std::string& dir, const crypto::Key& master,
   ASSERT_TRUE(live.ok());
   auto data_key_text = (*catalog)->GetMeta("wrapped_data_key");
   ASSERT_TRUE(data_key_text.ok() && data_key_text->has_value());
-  crypto::Key data_key = *crypto::UnwrapKey(master, **data_key_text);
+  crypto::Key data_key = *crypto::UnwrapKey(master, **data_key_text, "data");
   crypto::Key segment_key = crypto::DeriveKey(data_key, crypto::KeyPurpose::kSegments);
   int64_t rows = 0;
   for (const SegmentRow& row : *live) {
@@ -293,7 +293,8 @@ TEST(Rights, RetentionPurgesOldEventsFromEverySegment) {
   w.reset();
   auto catalog = Catalog::Open(dir + "/catalog.db");
   ASSERT_TRUE(catalog.ok());
-  crypto::Key data_key = *crypto::UnwrapKey(master, **(*catalog)->GetMeta("wrapped_data_key"));
+  crypto::Key data_key =
+      *crypto::UnwrapKey(master, **(*catalog)->GetMeta("wrapped_data_key"), "data");
   auto live = (*catalog)->LiveSegments();
   ASSERT_TRUE(live.ok());
   for (const SegmentRow& row : *live) {
@@ -507,8 +508,10 @@ TEST(Rights, KeyRotationRewrapsAtomicallyEvenAcrossACrash) {
   crypto::Key a = crypto::Key::Random(), b = crypto::Key::Random(), c = crypto::Key::Random();
   ASSERT_TRUE(Warehouse::Init(RealFileSystem(), dir, a).ok());
   Counts before;
+  crypto::Key pseudonym_key;
   {
     auto w = OpenOrDie(dir, a);
+    pseudonym_key = w->pseudonym_key();
     CommitBatch(*w, MakeBatch(0));
     CommitBatch(*w, MakeBatch(1));
     ASSERT_TRUE(w->RecordObjection(Key(2), 20'000).ok());
@@ -527,6 +530,7 @@ TEST(Rights, KeyRotationRewrapsAtomicallyEvenAcrossACrash) {
     ASSERT_NE(w, nullptr);
     EXPECT_EQ(CountsOf(*w), before);
     EXPECT_TRUE(w->IsObjected(Key(2)));
+    EXPECT_EQ(w->pseudonym_key().bytes(), pseudonym_key.bytes()) << "pseudonyms changed";
   }
   // No segment was rewritten.
   std::vector<std::string> segments_after;
