@@ -737,25 +737,21 @@ Result<std::vector<ObjectionStatus>> Warehouse::Objections() {
   return out;
 }
 
-Result<EraseResult> Warehouse::Erase(const EraseOptions& options) {
-  std::unique_lock lock(mu_);
-  EraseResult result;
+// Writes, for each live segment that holds rows of objecting patients or events before
+// `purge_before`, a new segment without them (nothing when none is left). The new files are
+// orphans until the caller publishes them; on an error they are removed.
+Status Warehouse::RewriteSegments(Days purge_before, SegmentRewrite& out, EraseResult& result) {
   auto hidden = [this](const domain::PatientKey& k) { return objected_.count(k) != 0; };
-  auto objections = P4DP_TRY(catalog_->Objections());
-  int64_t last_objection = objections.empty() ? 0 : objections.back().number;
-  // New segments are written first (orphans if anything fails), then published with the
-  // rest in one catalog transaction.
   uint64_t next_id = P4DP_TRY(catalog_->NextSegmentId());
-  std::vector<uint64_t> replaced;
-  std::vector<SegmentRow> written;
-  auto discard = [&] {
-    for (const SegmentRow& row : written) (void)fs_.RemoveFile(dir_ + "/" + row.file);
-  };
+  Status s;
   for (const SegmentRow& row : P4DP_TRY(catalog_->LiveSegments())) {
     auto batch = ReadSegment(fs_, dir_ + "/" + row.file, row.id, segment_key_);
-    if (!batch.ok()) return discard(), batch.status();
-    if (!FilterBatch(*batch, hidden, options.purge_before, &result)) continue;
-    replaced.push_back(row.id);
+    if (!batch.ok()) {
+      s = batch.status();
+      break;
+    }
+    if (!FilterBatch(*batch, hidden, purge_before, &result)) continue;
+    out.replaced.push_back(row.id);
     if (batch->empty()) {
       ++result.segments_removed;
       continue;
@@ -763,13 +759,39 @@ Result<EraseResult> Warehouse::Erase(const EraseOptions& options) {
     uint64_t id = next_id++;
     std::string path = SegmentPath(id);
     auto info = WriteSegment(fs_, path, id, segment_key_, *batch);
-    if (!info.ok()) return discard(), info.status();
-    written.push_back({id, path.substr(dir_.size() + 1), info->events, info->patients,
-                       info->resources, info->bytes});
+    if (!info.ok()) {
+      s = info.status();
+      break;
+    }
+    out.written.push_back({id, path.substr(dir_.size() + 1), info->events, info->patients,
+                           info->resources, info->bytes});
     ++result.segments_rewritten;
   }
+  if (!s.ok()) out.Discard(fs_, dir_);
+  return s;
+}
+
+void Warehouse::SegmentRewrite::Discard(FileSystem& fs, const std::string& dir) const {
+  for (const SegmentRow& row : written) (void)fs.RemoveFile(dir + "/" + row.file);
+}
+
+Result<EraseResult> Warehouse::Erase(const EraseOptions& options) {
+  std::unique_lock lock(mu_);
+  EraseResult result;
+  auto objections = P4DP_TRY(catalog_->Objections());
+  int64_t last_objection = objections.empty() ? 0 : objections.back().number;
+  // New segments are written first, then published with the rest in one catalog
+  // transaction.
+  SegmentRewrite rewrite;
+  P4DP_TRY(RewriteSegments(options.purge_before, rewrite, result));
+  const std::vector<uint64_t>& replaced = rewrite.replaced;
+  const std::vector<SegmentRow>& written = rewrite.written;
+  auto discard = [&] { rewrite.Discard(fs_, dir_); };
   Status s = catalog_->Begin();
-  if (!s.ok()) return discard(), s;
+  if (!s.ok()) {
+    discard();
+    return s;
+  }
   s = catalog_->MarkSegmentsMerged(replaced);
   for (size_t i = 0; s.ok() && i < written.size(); ++i) s = catalog_->AddSegment(written[i]);
   std::set<LinkHash> aliases;

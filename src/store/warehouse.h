@@ -213,6 +213,13 @@ class Warehouse {
   Status ReloadIndex();
   // Removes the files of merged segments, unless a backup is copying files.
   Status RemoveMergedFiles();
+  // Erase's first step: the segments it replaces and those it wrote (not yet published).
+  struct SegmentRewrite {
+    std::vector<uint64_t> replaced;
+    std::vector<SegmentRow> written;
+    void Discard(FileSystem& fs, const std::string& dir) const;
+  };
+  Status RewriteSegments(Days purge_before, SegmentRewrite& out, EraseResult& result);
   Status RemoveOrphans();
   // One merge of the kMergeFanIn smallest small segments; false if there were too few.
   Result<bool> MergeOnce();
