@@ -198,6 +198,12 @@ Status Catalog::SetMeta(const std::string& key, const std::string& value) {
   return s.Run();
 }
 
+Status Catalog::RemoveMeta(const std::string& key) {
+  Stmt s(db_, "DELETE FROM meta WHERE key = ?");
+  s.Bind(1, key);
+  return s.Run();
+}
+
 Status Catalog::Begin() {
   P4DP_ASSERT(!in_transaction_);
   P4DP_TRY(Exec("BEGIN IMMEDIATE"));

@@ -63,6 +63,7 @@ class Catalog {
 
   Result<std::optional<std::string>> GetMeta(const std::string& key);
   Status SetMeta(const std::string& key, const std::string& value);
+  Status RemoveMeta(const std::string& key);
 
   // One write transaction at a time. The dictionaries' in-memory caches roll back with it.
   Status Begin();

@@ -650,7 +650,9 @@ bool Warehouse::IsObjected(const domain::PatientKey& patient) const {
 
 Status Warehouse::ReloadIndex() {
   index_ = Index(false);
-  return LoadIndex();
+  P4DP_TRY(LoadIndex());
+  if (reload_observer_) reload_observer_();
+  return Status::Ok();
 }
 
 Result<int64_t> Warehouse::RecordObjection(const domain::PatientKey& patient, Days today) {

@@ -192,6 +192,12 @@ class Warehouse {
     commit_observer_ = std::move(observer);
   }
 
+  // Called after the index was rebuilt from the segments (an objection recorded, an erasure
+  // or purge), on that thread, while the warehouse is held exclusively: anything derived
+  // from the index (the surveillance series) must be rebuilt. Quick, must not call the
+  // warehouse. Set it before the first objection.
+  void SetReloadObserver(std::function<void()> observer) { reload_observer_ = std::move(observer); }
+
   // Reads under the shared lock: `fn` sees a consistent index, with its events (loaded from
   // the segments at the first read). Fails if a segment cannot be read.
   Status Read(const std::function<void(const Index&, const Catalog&)>& fn) const;
@@ -250,6 +256,7 @@ class Warehouse {
   std::thread merger_;
   mutable Index index_{false};
   std::function<void(const Batch&)> commit_observer_;
+  std::function<void()> reload_observer_;
   mutable Status events_status_;
   // Objecting patients and the pseudonyms their links lead to; changed only under the
   // exclusive lock.

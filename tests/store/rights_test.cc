@@ -566,5 +566,53 @@ TEST(Rights, KeyRotationRewrapsAtomicallyEvenAcrossACrash) {
   EXPECT_EQ(CountsOf(*w), before);
 }
 
+// A warehouse made before keys were wrapped (its master key is its data key) still opens,
+// and its first rotation wraps the keys it used: the data and pseudonyms stay readable.
+TEST(Rights, AWarehouseWithoutWrappedKeysOpensAndRotates) {
+  std::string dir = TempDir("legacy") + "/w";
+  crypto::Key a = crypto::Key::Random(), b = crypto::Key::Random();
+  ASSERT_TRUE(Warehouse::Init(RealFileSystem(), dir, a).ok());
+  auto set_meta = [&](const std::string& key, const std::optional<std::string>& value) {
+    auto catalog = Catalog::Open(dir + "/catalog.db");
+    ASSERT_TRUE(catalog.ok());
+    ASSERT_TRUE((*catalog)->Begin().ok());
+    ASSERT_TRUE((value ? (*catalog)->SetMeta(key, *value) : (*catalog)->RemoveMeta(key)).ok());
+    ASSERT_TRUE((*catalog)->Commit().ok());
+  };
+  // A damaged wrapped key is refused, not taken for a warehouse without one.
+  set_meta("wrapped_data_key", "00");
+  EXPECT_EQ(Warehouse::Open(RealFileSystem(), dir, a).status().code(), StatusCode::kCorruption);
+  // What warehouses made before this change hold: no wrapped keys.
+  set_meta("wrapped_data_key", std::nullopt);
+  set_meta("wrapped_pseudonym_key", std::nullopt);
+  Counts before;
+  {
+    auto w = OpenOrDie(dir, a);
+    ASSERT_NE(w, nullptr);
+    EXPECT_EQ(w->pseudonym_key().bytes(),
+              crypto::DeriveKey(a, crypto::KeyPurpose::kPseudonym).bytes());
+    CommitBatch(*w, MakeBatch(0));
+    before = CountsOf(*w);
+  }
+  {
+    // Its segments are sealed under keys derived from the master key itself.
+    auto catalog = Catalog::Open(dir + "/catalog.db");
+    ASSERT_TRUE(catalog.ok());
+    auto live = (*catalog)->LiveSegments();
+    ASSERT_TRUE(live.ok() && live->size() == 1);
+    EXPECT_TRUE(ReadSegment(RealFileSystem(), dir + "/" + (*live)[0].file, (*live)[0].id,
+                            crypto::DeriveKey(a, crypto::KeyPurpose::kSegments))
+                    .ok());
+  }
+  ASSERT_TRUE(Warehouse::RotateMasterKey(dir, a, b).ok());
+  EXPECT_EQ(Warehouse::Open(RealFileSystem(), dir, a).status().code(),
+            StatusCode::kPermissionDenied);
+  auto w = OpenOrDie(dir, b);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(CountsOf(*w), before);
+  EXPECT_EQ(w->pseudonym_key().bytes(),
+            crypto::DeriveKey(a, crypto::KeyPurpose::kPseudonym).bytes());
+}
+
 }  // namespace
 }  // namespace p4dp::store
