@@ -1,5 +1,6 @@
 // `p4dp init`, `ingest`, `stats`, `verify` and `quarantine`: wiring of the warehouse
-// commands (the work is in store/ and ingest/).
+// commands (the work is in store/ and ingest/); the rights, backup and key commands are in
+// rights_commands.cc.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include "base/clock.h"
 #include "base/file_system.h"
 #include "cli/commands.h"
+#include "cli/rights_commands.h"
 #include "cli/warehouse_access.h"
 #include "crypto/keys.h"
 #include "ingest/pipeline.h"
@@ -125,6 +127,10 @@ int RunStats(const CommonArgs& args) {
 }
 
 int RunVerify(const CommonArgs& args) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(args.data, ec)) {
+    return RunVerifyBackup(args.data, args.key_file);
+  }
   auto warehouse = OpenWarehouse(args.data, args.key_file);
   if (!warehouse.ok()) return Fail("verify: " + warehouse.status().ToString());
   auto problems = (*warehouse)->Verify();
@@ -193,7 +199,8 @@ void RegisterWarehouseCommands(CLI::App& app, RunFn& run) {
   }
   {
     auto args = std::make_shared<CommonArgs>();
-    CLI::App* cmd = app.add_subcommand("verify", "Check every block of every segment");
+    CLI::App* cmd = app.add_subcommand(
+        "verify", "Check every block of every segment (DATA), or every record of a backup (FILE)");
     AddCommon(cmd, *args);
     cmd->callback([&run, args] { run = [args] { return RunVerify(*args); }; });
   }
@@ -208,6 +215,7 @@ void RegisterWarehouseCommands(CLI::App& app, RunFn& run) {
                     "resource id, reason, stripped resource)");
     cmd->callback([&run, args, show] { run = [=] { return RunQuarantine(*args, *show); }; });
   }
+  RegisterRightsCommands(app, run);
 }
 
 }  // namespace p4dp::cli

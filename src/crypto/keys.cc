@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string_view>
 #include <system_error>
@@ -63,13 +64,12 @@ Status WriteAll(int fd, const char* data, size_t size, const std::string& path) 
   return Status::Ok();
 }
 
-// Writes a fresh random key, as hex and a newline, to the open file `fd`, then syncs it.
-Status WriteRandomKey(int fd, const std::string& path) {
+// Writes `key`, as hex and a newline, to the open file `fd`, then syncs it.
+Status WriteKey(int fd, const std::string& path, const Key& key) {
   // fchmod defeats a umask that would have changed the mode given to open().
   if (::fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
     return Status::IoError("cannot chmod key file " + Quoted(path) + ": " + ErrnoText(errno));
   }
-  const Key key = Key::Random();
   char hex[kKeyHexChars + 1];
   sodium_bin2hex(hex, sizeof(hex), key.bytes().data(), key.bytes().size());
   hex[kKeyHexChars] = '\n';
@@ -159,9 +159,14 @@ Result<Key> ReadKeyFromOpenFile(int fd, const std::string& path) {
 
 Status WriteNewKeyFile(const std::string& path) {
   internal::EnsureSodiumInitialized();
+  return WriteKeyFile(path, Key::Random());
+}
+
+Status WriteKeyFile(const std::string& path, const Key& key) {
+  internal::EnsureSodiumInitialized();
   const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, S_IRUSR | S_IWUSR);
   if (fd < 0) return OpenError("create", path, errno);
-  Status status = WriteRandomKey(fd, path);
+  Status status = WriteKey(fd, path, key);
   if (::close(fd) != 0 && status.ok()) {
     status = Status::IoError("cannot close key file " + Quoted(path) + ": " + ErrnoText(errno));
   }
@@ -218,6 +223,46 @@ std::string KeyCheckValue(const Key& master) {
   char hex[2 * sizeof(Digest) + 1];
   sodium_bin2hex(hex, sizeof(hex), digest.data(), digest.size());
   return std::string(hex, 2 * sizeof(Digest));
+}
+
+namespace {
+std::string WrapAd(std::string_view label) { return "p4dp wrapped key v1 " + std::string(label); }
+}  // namespace
+
+std::string WrapKey(const Key& master, const Key& key, std::string_view label) {
+  const Key wrap = DeriveKey(master, KeyPurpose::kKeyWrap);
+  const auto& b = key.bytes();
+  std::string sealed = Seal(
+      wrap, std::string_view(reinterpret_cast<const char*>(b.data()), b.size()), WrapAd(label));
+  std::string hex(2 * sealed.size() + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(sealed.data()),
+                 sealed.size());
+  hex.pop_back();
+  return hex;
+}
+
+Result<Key> UnwrapKey(const Key& master, std::string_view wrapped, std::string_view label) {
+  internal::EnsureSodiumInitialized();
+  std::string sealed(wrapped.size() / 2, '\0');
+  size_t n = 0;
+  if (wrapped.size() != 2 * (kKeyBytes + kSealOverheadBytes) ||
+      sodium_hex2bin(reinterpret_cast<unsigned char*>(sealed.data()), sealed.size(), wrapped.data(),
+                     wrapped.size(), nullptr, &n, nullptr) != 0 ||
+      n != sealed.size()) {
+    return Status::Corruption("the wrapped " + std::string(label) + " key is malformed");
+  }
+  const Key wrap = DeriveKey(master, KeyPurpose::kKeyWrap);
+  auto plain = Open(wrap, sealed, WrapAd(label));
+  if (!plain.ok() || plain->size() != kKeyBytes) {
+    return Status::PermissionDenied("the master key does not unwrap the " + std::string(label) +
+                                    " key");
+  }
+  std::array<uint8_t, kKeyBytes> bytes;
+  std::memcpy(bytes.data(), plain->data(), kKeyBytes);
+  sodium_memzero(plain->data(), plain->size());
+  Key key(bytes);
+  sodium_memzero(bytes.data(), bytes.size());
+  return key;
 }
 
 }  // namespace p4dp::crypto

@@ -1,12 +1,15 @@
 // The warehouse's keys. One master key lives outside the data folder (a key file with mode
-// 0600, or the environment variable P4DP_MASTER_KEY); every key used for data is derived
-// from it per purpose (libsodium KDF), so that one category's key reveals nothing of the
-// others. A key check value stored in the data folder tells a wrong master key at open
-// without revealing the key. Functions are thread-safe.
+// 0600, or the environment variable P4DP_MASTER_KEY). It wraps (encrypts) the warehouse's
+// data key and pseudonymisation key, stored in the catalog; every key used for data is
+// derived from the data key per purpose (libsodium KDF), so that one category's key reveals
+// nothing of the others, and rotating the master key only rewraps the stored keys. A key check
+// value stored in the data folder tells a wrong master key at open without revealing the key.
+// Functions are thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 #include "crypto/aead.h"
@@ -22,6 +25,8 @@ enum class KeyPurpose : uint64_t {
   kKeyCheck = 4,    // the key check value
   kCatalog = 5,     // anything sealed inside the catalog
   kAudit = 6,       // the audit trail
+  kKeyWrap = 7,     // from the master key: wraps the data key
+  kBackup = 8,      // from the master key: seals backup files
 };
 
 // Writes a new random master key to `path` (64 hex characters and a newline), created with
@@ -41,5 +46,16 @@ Key DeriveKey(const Key& master, KeyPurpose purpose);
 // A 64-hex-character value computed from the master key, stored in the data folder; equal
 // values mean the same master key.
 std::string KeyCheckValue(const Key& master);
+
+// `key` sealed under a key derived from `master` (purpose kKeyWrap) and bound to `label`
+// (which key it is: "data", "pseudonym"), as hex text for the catalog. UnwrapKey gives it
+// back; a wrong master key, another label or any changed character gives PermissionDenied
+// (Corruption for text that is not a wrapped key).
+std::string WrapKey(const Key& master, const Key& key, std::string_view label);
+Result<Key> UnwrapKey(const Key& master, std::string_view wrapped, std::string_view label);
+
+// Writes `key` as a new key file (same format and mode as WriteNewKeyFile), for tests and
+// tools that must know the key they write. Refuses to overwrite an existing file.
+Status WriteKeyFile(const std::string& path, const Key& key);
 
 }  // namespace p4dp::crypto

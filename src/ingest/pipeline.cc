@@ -32,6 +32,13 @@ constexpr int64_t kProgressIntervalMicros = 2'000'000;
 constexpr size_t kResolvedReferencesMax = 1'000'000;
 constexpr const char* kQuarantineAd = "p4dp quarantine record";
 
+// A record of a patient who objected: counted, neither stored nor quarantined.
+Status RefuseOptedOut(IngestSummary& summary) {
+  ++summary.refused;
+  ++summary.refused_by_reason["opted_out"];
+  return Status::Ok();
+}
+
 // "Patient/123" → "123"; "https://host/fhir/Patient/123" → "123"; "urn:uuid:..." as is.
 std::string_view ReferenceTarget(std::string_view reference, std::string_view type) {
   if (reference.rfind("urn:", 0) == 0) return reference;
@@ -306,6 +313,8 @@ std::string IngestSummary::ToJson() const {
   j["removed"] = removed;
   j["rejected"] = rejected;
   j["rejected_by_reason"] = rejected_by_reason;
+  j["refused"] = refused;
+  j["refused_by_reason"] = refused_by_reason;
   j["skipped_by_type"] = skipped_by_type;
   j["practices"] = practices;
   j["medications"] = medications;
@@ -445,6 +454,7 @@ Status Ingester::HandleMapped(const RawRecord& record, MappedResource& m, uint64
         ++summary_.skipped_by_type["(not FHIR)"];
         return Status::Ok();
       }
+      if (OfObjectingPatient(record, m)) return RefuseOptedOut(summary_);
       return Quarantine(record, m.reason, m.resource_type, m.id, m.reason_detail);
     case MappedKind::kSkipped:
       ++summary_.skipped_by_type[m.resource_type.empty() ? "?" : m.resource_type];
@@ -459,22 +469,24 @@ Status Ingester::HandleMapped(const RawRecord& record, MappedResource& m, uint64
     case MappedKind::kEnteredInError: {
       uint64_t resource_key = KeyOf(m.resource_type, m.id, content_hash);
       if (m.resource_type == "Patient") {
+        auto key = ResolvePatient("Patient/" + m.id);
+        if (key && warehouse_.IsObjected(*key)) return RefuseOptedOut(summary_);
         Admit(resource_key, version, true);
         store::PatientRecord& row = staged_.patients.emplace_back();
         row.deleted = true;
         row.resource_key = resource_key;
         row.version = version;
-        auto key = ResolvePatient("Patient/" + m.id);
         if (key) row.key = *key;
         return Status::Ok();
       }
+      auto key = ResolvePatient(m.subject_reference);
+      if (key && warehouse_.IsObjected(*key)) return RefuseOptedOut(summary_);
       Admit(resource_key, version, false);
       store::ResourceRecord& row = staged_.resources.emplace_back();
       row.resource_key = resource_key;
       row.version = version;
       row.deleted = true;
       row.source = source_id_;
-      auto key = ResolvePatient(m.subject_reference);
       if (key) row.patient = *key;
       return Status::Ok();
     }
@@ -489,6 +501,17 @@ Status Ingester::HandlePatient(const RawRecord& record, const MappedResource& m,
   domain::PatientKey key = mp.nir.empty() ? pseudonymiser_.FromLocalId(options_.source, m.id)
                                           : pseudonymiser_.FromNir(mp.nir);
   store::Catalog& catalog = txn_->catalog();
+  if (warehouse_.IsObjected(key)) {
+    // Its references lead to the objection's alias, so that its other records are refused
+    // too, in this run and later ones.
+    domain::PatientKey alias = warehouse_.ObjectionAlias(key);
+    if (!m.id.empty())
+      P4DP_TRY(catalog.AddPatientLink(pseudonymiser_.Link(options_.source, m.id), alias));
+    if (!record.full_url.empty())
+      P4DP_TRY(
+          catalog.AddPatientLink(pseudonymiser_.Link(options_.source, record.full_url), alias));
+    return RefuseOptedOut(summary_);
+  }
   if (!m.id.empty())
     P4DP_TRY(catalog.AddPatientLink(pseudonymiser_.Link(options_.source, m.id), key));
   if (!record.full_url.empty()) {
@@ -526,6 +549,51 @@ Status Ingester::HandlePatient(const RawRecord& record, const MappedResource& m,
   return Status::Ok();
 }
 
+// Whether a record set aside by the mapper is one of a patient who objected: such records are
+// refused, never quarantined. The mapper keeps nothing of a record it sets aside, so the
+// record is read again (only when there are objections): a Patient by its NIR or its links,
+// another resource by its subject (or patient) reference.
+bool Ingester::OfObjectingPatient(const RawRecord& record, const MappedResource& m) {
+  if (!warehouse_.HasObjections() || record.too_large) return false;
+  // Only the first levels matter: deeper values are dropped as they are parsed, which also
+  // bounds the DOM's depth.
+  auto shallow = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    return depth <= 4;
+  };
+  auto doc = nlohmann::json::parse(record.json, shallow, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return false;
+  auto objected = [&](std::optional<domain::PatientKey> key) {
+    return key && warehouse_.IsObjected(*key);
+  };
+  if (m.resource_type == "Patient") {
+    auto ids = doc.find("identifier");
+    if (ids != doc.end() && ids->is_array()) {
+      for (const auto& id : *ids) {
+        if (!id.is_object() || !id.contains("value") || !id["value"].is_string()) continue;
+        // The INS-NIR, INS-NIA and NIR systems (urn:oid:1.2.250.1.213.1.4.*).
+        auto system = id.find("system");
+        if (system == id.end() || !system->is_string() ||
+            system->get<std::string>().rfind("urn:oid:1.2.250.1.213.1.4.", 0) != 0) {
+          continue;
+        }
+        std::string nir = NormaliseNir(id["value"].get<std::string>());
+        if (!nir.empty() && warehouse_.IsObjected(pseudonymiser_.FromNir(nir))) return true;
+      }
+    }
+    return (!m.id.empty() && objected(ResolvePatient("Patient/" + m.id))) ||
+           (!record.full_url.empty() && objected(ResolvePatient(record.full_url)));
+  }
+  for (const char* field : {"subject", "patient"}) {
+    auto it = doc.find(field);
+    if (it == doc.end() || !it->is_object()) continue;
+    auto ref = it->find("reference");
+    if (ref != it->end() && ref->is_string() && objected(ResolvePatient(ref->get<std::string>()))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<domain::PatientKey> Ingester::ResolvePatient(std::string_view reference) {
   if (reference.empty()) return std::nullopt;
   // A conditional reference by national identifier needs no link.
@@ -558,6 +626,7 @@ Status Ingester::HandleEvents(const RawRecord& record, MappedResource& m,
     return Quarantine(record, QuarantineReason::kUnresolvableSubject, m.resource_type, m.id,
                       "subject");
   }
+  if (warehouse_.IsObjected(*patient)) return RefuseOptedOut(summary_);
   if (m.resource_type == "Encounter" && !m.events.empty() && !m.id.empty()) {
     Days date = m.events.front().date;
     auto remember = [&](std::string_view prefix, std::string_view id) {

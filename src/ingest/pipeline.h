@@ -52,6 +52,10 @@ struct IngestSummary {
   int64_t removed = 0;     // entered-in-error resources that removed stored ones
   int64_t rejected = 0;    // quarantined
   std::map<std::string, int64_t> rejected_by_reason;
+  // Refused without being stored or quarantined: records of patients who objected
+  // ("opted_out").
+  int64_t refused = 0;
+  std::map<std::string, int64_t> refused_by_reason;
   std::map<std::string, int64_t> skipped_by_type;  // types outside the mapping table
   int64_t practices = 0;
   int64_t medications = 0;
@@ -84,6 +88,7 @@ class Ingester {
                     const std::string& resource_type, const std::string& id,
                     const std::string& detail);
   std::optional<domain::PatientKey> ResolvePatient(std::string_view reference);
+  bool OfObjectingPatient(const RawRecord& record, const MappedResource& m);
   uint64_t KeyOf(const std::string& type, const std::string& id, uint64_t content_hash) const;
   void Admit(uint64_t resource_key, const store::Version& version, bool is_patient);
   void ResolveRepeats();

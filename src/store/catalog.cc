@@ -22,6 +22,13 @@ CREATE TABLE quarantine(id INTEGER PRIMARY KEY, record_key BLOB NOT NULL UNIQUE,
                         sealed BLOB NOT NULL);
 )sql";
 
+// Added after format 1's first release: created when missing, at every open.
+constexpr const char* kObjectionsSchema = R"sql(
+CREATE TABLE IF NOT EXISTS objections(number INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE,
+                                      sealed BLOB NOT NULL, recorded_day INTEGER NOT NULL,
+                                      erased_day INTEGER);
+)sql";
+
 // A prepared statement, finalized when it goes out of scope.
 class Stmt {
  public:
@@ -111,7 +118,8 @@ Result<std::unique_ptr<Catalog>> Catalog::Create(const std::string& path) {
   std::unique_ptr<Catalog> catalog(new Catalog(db));
   // Durable commits: the write-ahead log is synced at each commit.
   P4DP_TRY(catalog->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
-  P4DP_TRY(catalog->Exec(std::string("BEGIN;") + kSchema + "COMMIT;"));
+  P4DP_TRY(catalog->Exec("PRAGMA secure_delete=ON;"));
+  P4DP_TRY(catalog->Exec(std::string("BEGIN;") + kSchema + kObjectionsSchema + "COMMIT;"));
   P4DP_TRY(catalog->LoadDictionaries());
   return catalog;
 }
@@ -120,6 +128,8 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   sqlite3* db = P4DP_TRY(OpenDb(path, SQLITE_OPEN_READWRITE));
   std::unique_ptr<Catalog> catalog(new Catalog(db));
   P4DP_TRY(catalog->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  P4DP_TRY(catalog->Exec("PRAGMA secure_delete=ON;"));
+  P4DP_TRY(catalog->Exec(kObjectionsSchema));
   P4DP_TRY(catalog->LoadDictionaries());
   return catalog;
 }
@@ -188,6 +198,12 @@ Status Catalog::SetMeta(const std::string& key, const std::string& value) {
   return s.Run();
 }
 
+Status Catalog::RemoveMeta(const std::string& key) {
+  Stmt s(db_, "DELETE FROM meta WHERE key = ?");
+  s.Bind(1, key);
+  return s.Run();
+}
+
 Status Catalog::Begin() {
   P4DP_ASSERT(!in_transaction_);
   P4DP_TRY(Exec("BEGIN IMMEDIATE"));
@@ -196,6 +212,7 @@ Status Catalog::Begin() {
   units_at_begin_ = units_.size();
   sources_at_begin_ = sources_.size();
   links_added_.clear();
+  links_changed_.clear();
   return Status::Ok();
 }
 
@@ -228,6 +245,10 @@ void Catalog::Rollback() {
   }
   for (const LinkHash& h : links_added_) links_.erase(h);
   links_added_.clear();
+  for (auto it = links_changed_.rbegin(); it != links_changed_.rend(); ++it) {
+    links_[it->first] = it->second;
+  }
+  links_changed_.clear();
 }
 
 Result<uint32_t> Catalog::SourceId(const std::string& name) {
@@ -391,5 +412,103 @@ Result<std::vector<Catalog::QuarantineRow>> Catalog::QuarantineRows(int64_t limi
   while (s.Step() == SQLITE_ROW) rows.push_back({s.Int(0), s.Text(1), s.Text(2), s.Blob(3)});
   return rows;
 }
+
+Status Catalog::DeleteQuarantine(const std::vector<int64_t>& ids) {
+  for (int64_t id : ids) {
+    Stmt s(db_, "DELETE FROM quarantine WHERE id = ?");
+    s.Bind(1, id);
+    P4DP_TRY(s.Run());
+  }
+  return Status::Ok();
+}
+
+Status Catalog::MarkSegmentsMerged(const std::vector<uint64_t>& ids) {
+  for (uint64_t id : ids) {
+    Stmt s(db_, "UPDATE segments SET state = 'merged' WHERE id = ?");
+    s.Bind(1, static_cast<int64_t>(id));
+    P4DP_TRY(s.Run());
+  }
+  return Status::Ok();
+}
+
+Status Catalog::RedirectPatientLinks(
+    const std::function<std::optional<domain::PatientKey>(const domain::PatientKey&)>& alias) {
+  P4DP_ASSERT(in_transaction_);
+  for (auto& [link, key] : links_) {
+    std::optional<domain::PatientKey> to = alias(key);
+    if (!to) continue;
+    Stmt s(db_, "UPDATE patient_links SET patient_key = ? WHERE link = ?");
+    s.BindBlob(1, to->bytes.data(), to->bytes.size()).BindBlob(2, link.data(), link.size());
+    P4DP_TRY(s.Run());
+    links_changed_.emplace_back(link, key);
+    key = *to;
+  }
+  return Status::Ok();
+}
+
+Status Catalog::AddObjection(const LinkHash& id, const std::string& sealed, Days recorded) {
+  Stmt s(db_, "INSERT OR IGNORE INTO objections(id, sealed, recorded_day) VALUES(?, ?, ?)");
+  s.BindBlob(1, id.data(), id.size()).BindBlob(2, sealed.data(), sealed.size()).Bind(3, recorded);
+  return s.Run();
+}
+
+namespace {
+Result<std::vector<Catalog::ObjectionRow>> ObjectionsOf(sqlite3* db) {
+  Stmt s(db, "SELECT number, id, sealed, recorded_day, erased_day FROM objections ORDER BY number");
+  P4DP_TRY(s.Prepared());
+  std::vector<Catalog::ObjectionRow> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    Catalog::ObjectionRow row;
+    row.number = s.Int(0);
+    std::string id = s.Blob(1);
+    if (id.size() != row.id.size()) return Status::Corruption("catalog: bad objection id");
+    std::memcpy(row.id.data(), id.data(), id.size());
+    row.sealed = s.Blob(2);
+    row.recorded = static_cast<Days>(s.Int(3));
+    if (s.Text(4).empty()) {
+      row.erased = Catalog::kNoErasure;
+    } else {
+      row.erased = static_cast<Days>(s.Int(4));
+    }
+    rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) return Status::IoError(std::string("catalog: ") + sqlite3_errmsg(db));
+  return rows;
+}
+}  // namespace
+
+Result<std::vector<Catalog::ObjectionRow>> Catalog::Objections() { return ObjectionsOf(db_); }
+
+Status Catalog::MarkObjectionsErased(int64_t up_to_number, Days day) {
+  Stmt s(db_, "UPDATE objections SET erased_day = ? WHERE erased_day IS NULL AND number <= ?");
+  s.Bind(1, day).Bind(2, up_to_number);
+  return s.Run();
+}
+
+Result<std::vector<Catalog::ObjectionRow>> Catalog::ReadObjections(const std::string& path) {
+  sqlite3* db = P4DP_TRY(OpenDb(path, SQLITE_OPEN_READONLY));
+  auto rows = ObjectionsOf(db);
+  sqlite3_close(db);
+  if (!rows.ok()) {
+    return Status(rows.status().code(), "objections of '" + path + "': " + rows.status().message());
+  }
+  return rows;
+}
+
+Status Catalog::Snapshot(const std::string& path, const std::string& out) {
+  sqlite3* db = P4DP_TRY(OpenDb(path, SQLITE_OPEN_READONLY));
+  Status status;
+  {
+    Stmt s(db, "VACUUM INTO ?");
+    s.Bind(1, out);
+    status = s.Run();
+  }
+  sqlite3_close(db);
+  if (!status.ok()) return Status(status.code(), "snapshot of '" + path + "': " + status.message());
+  return Status::Ok();
+}
+
+Status Catalog::Checkpoint() { return Exec("PRAGMA wal_checkpoint(TRUNCATE);"); }
 
 }  // namespace p4dp::store

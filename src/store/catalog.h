@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/date.h"
 #include "base/status.h"
 #include "domain/patient.h"
 #include "store/flat_map.h"
@@ -61,6 +63,7 @@ class Catalog {
 
   Result<std::optional<std::string>> GetMeta(const std::string& key);
   Status SetMeta(const std::string& key, const std::string& value);
+  Status RemoveMeta(const std::string& key);
 
   // One write transaction at a time. The dictionaries' in-memory caches roll back with it.
   Status Begin();
@@ -101,6 +104,42 @@ class Catalog {
     std::string reason, resource_type, sealed;
   };
   Result<std::vector<QuarantineRow>> QuarantineRows(int64_t limit);
+  Status DeleteQuarantine(const std::vector<int64_t>& ids);
+
+  // Marks segments merged (replaced, or emptied by an erasure) without adding one.
+  Status MarkSegmentsMerged(const std::vector<uint64_t>& ids);
+
+  // Points every link whose patient is `alias(patient)` != nullopt at that value instead
+  // (erasure: the links of an objecting patient then lead to the objection, not the key).
+  // Undone by Rollback.
+  Status RedirectPatientLinks(
+      const std::function<std::optional<domain::PatientKey>(const domain::PatientKey&)>& alias);
+
+  // Objections (right to object): `id` a keyed hash of the patient key, `sealed` the key
+  // sealed under the catalog key, the day recorded and the day erasure completed (kNoErasure
+  // while pending). Adding an objection already there changes nothing.
+  static constexpr Days kNoErasure = -2'000'000'000;
+  struct ObjectionRow {
+    int64_t number = 0;  // order of recording, from 1
+    LinkHash id{};
+    std::string sealed;
+    Days recorded = 0;
+    Days erased = kNoErasure;
+  };
+  Status AddObjection(const LinkHash& id, const std::string& sealed, Days recorded);
+  Result<std::vector<ObjectionRow>> Objections();
+  // Sets the erasure day of every pending objection recorded on or before `up_to_number`.
+  Status MarkObjectionsErased(int64_t up_to_number, Days day);
+  // The objections of another warehouse's catalog, read without changing it.
+  static Result<std::vector<ObjectionRow>> ReadObjections(const std::string& path);
+
+  // Copies the committed state of the catalog at `path` into a new database file `out`
+  // (VACUUM INTO, on a read-only connection of its own): one consistent point, even while
+  // another connection or process writes. `out` must not exist.
+  static Status Snapshot(const std::string& path, const std::string& out);
+  // Moves the write-ahead log into the database and truncates it, so that no copy of
+  // deleted rows stays in the log file.
+  Status Checkpoint();
 
  private:
   explicit Catalog(sqlite3* db) : db_(db) {}
@@ -123,6 +162,7 @@ class Catalog {
   // What the open transaction added to the caches, to undo on rollback.
   size_t codes_at_begin_ = 0, units_at_begin_ = 0, sources_at_begin_ = 0;
   std::vector<LinkHash> links_added_;
+  std::vector<std::pair<LinkHash, domain::PatientKey>> links_changed_;
 };
 
 }  // namespace p4dp::store

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <set>
 #include <unordered_map>
 
+#include "crypto/keyed_hash.h"
 #include "crypto/keys.h"
 #include "store/segment.h"
 
@@ -17,16 +19,83 @@ constexpr const char* kCatalogFile = "catalog.db";
 constexpr const char* kSegmentsDir = "segments";
 constexpr const char* kFormatVersion = "1";
 
+constexpr const char* kWrappedDataKey = "wrapped_data_key";
+constexpr const char* kWrappedPseudonymKey = "wrapped_pseudonym_key";
+constexpr std::string_view kObjectionAd = "p4dp objection";
+
+// The keys the master key wraps: the data key (random, made at init: segments, quarantine,
+// catalog seals) and the pseudonymisation key (derived from the master key in force at init,
+// so that warehouses made under one master key give a patient the same pseudonym).
+struct WrappedKeys {
+  crypto::Key data;
+  crypto::Key pseudonym;
+};
+
+// Unwrapped from the catalog; for warehouses created before keys were wrapped, what they
+// used: the master key itself as the data key, until a rotation wraps them.
+Result<WrappedKeys> UnwrapKeys(Catalog& catalog, const crypto::Key& master) {
+  WrappedKeys keys;
+  auto data = P4DP_TRY(catalog.GetMeta(kWrappedDataKey));
+  keys.data = data ? P4DP_TRY(crypto::UnwrapKey(master, *data, "data")) : master;
+  auto pseudonym = P4DP_TRY(catalog.GetMeta(kWrappedPseudonymKey));
+  keys.pseudonym = pseudonym ? P4DP_TRY(crypto::UnwrapKey(master, *pseudonym, "pseudonym"))
+                             : crypto::DeriveKey(master, crypto::KeyPurpose::kPseudonym);
+  return keys;
+}
+
+Status StoreWrappedKeys(Catalog& catalog, const crypto::Key& master, const WrappedKeys& keys) {
+  P4DP_TRY(catalog.SetMeta(kWrappedDataKey, crypto::WrapKey(master, keys.data, "data")));
+  return catalog.SetMeta(kWrappedPseudonymKey,
+                         crypto::WrapKey(master, keys.pseudonym, "pseudonym"));
+}
+
+Result<std::unique_ptr<Catalog>> OpenCheckedCatalog(const std::string& dir,
+                                                    const crypto::Key& master) {
+  auto catalog = P4DP_TRY(Catalog::Open(dir + "/" + kCatalogFile));
+  auto check = P4DP_TRY(catalog->GetMeta("key_check"));
+  if (!check) return Status::Corruption("warehouse '" + dir + "' has no key check");
+  if (*check != crypto::KeyCheckValue(master)) {
+    return Status::PermissionDenied("wrong master key for the warehouse in '" + dir + "'");
+  }
+  return catalog;
+}
+
+// Removes the rows of patients `hidden` says objected; counts what it removed in `r`.
+bool FilterBatch(Batch& b, const std::function<bool(const domain::PatientKey&)>& hidden,
+                 Days purge_before, EraseResult* r) {
+  size_t patients = b.patients.size(), resources = b.resources.size();
+  std::erase_if(b.patients, [&](const PatientRecord& p) { return hidden(p.key); });
+  std::erase_if(b.resources, [&](const ResourceRecord& p) { return hidden(p.patient); });
+  int64_t objected_events = 0, purged = 0;
+  std::erase_if(b.events, [&](const EventRecord& e) {
+    if (hidden(e.patient)) return ++objected_events, true;
+    if (purge_before != kNoDay && e.date < purge_before) return ++purged, true;
+    return false;
+  });
+  bool changed = patients != b.patients.size() || resources != b.resources.size() ||
+                 objected_events != 0 || purged != 0;
+  if (r != nullptr) {
+    r->patients_erased += static_cast<int64_t>(patients - b.patients.size());
+    r->resources_erased += static_cast<int64_t>(resources - b.resources.size());
+    r->events_erased += objected_events;
+    r->events_purged += purged;
+  }
+  return changed;
+}
+
 }  // namespace
 
 Warehouse::Warehouse(FileSystem& fs, std::string dir, std::unique_ptr<Catalog> catalog,
-                     const crypto::Key& master)
+                     const crypto::Key& master, const crypto::Key& data_key,
+                     const crypto::Key& pseudonym_key)
     : fs_(fs),
       dir_(std::move(dir)),
       catalog_(std::move(catalog)),
-      segment_key_(crypto::DeriveKey(master, crypto::KeyPurpose::kSegments)),
-      pseudonym_key_(crypto::DeriveKey(master, crypto::KeyPurpose::kPseudonym)),
-      quarantine_key_(crypto::DeriveKey(master, crypto::KeyPurpose::kQuarantine)) {}
+      backup_key_(crypto::DeriveKey(master, crypto::KeyPurpose::kBackup)),
+      catalog_key_(crypto::DeriveKey(data_key, crypto::KeyPurpose::kCatalog)),
+      segment_key_(crypto::DeriveKey(data_key, crypto::KeyPurpose::kSegments)),
+      pseudonym_key_(pseudonym_key),
+      quarantine_key_(crypto::DeriveKey(data_key, crypto::KeyPurpose::kQuarantine)) {}
 
 std::string Warehouse::SegmentPath(uint64_t id) const {
   char name[32];
@@ -49,6 +118,9 @@ Status Warehouse::Init(FileSystem& fs, const std::string& dir, const crypto::Key
   P4DP_TRY(catalog->Begin());
   P4DP_TRY(catalog->SetMeta("format_version", kFormatVersion));
   P4DP_TRY(catalog->SetMeta("key_check", crypto::KeyCheckValue(master)));
+  P4DP_TRY(StoreWrappedKeys(
+      *catalog, master,
+      {crypto::Key::Random(), crypto::DeriveKey(master, crypto::KeyPurpose::kPseudonym)}));
   P4DP_TRY(catalog->Commit());
   return fs.SyncDirectory(dir);
 }
@@ -59,18 +131,16 @@ Result<std::unique_ptr<Warehouse>> Warehouse::Open(FileSystem& fs, const std::st
   if (!fs.Exists(catalog_path)) {
     return Status::NotFound("no warehouse in '" + dir + "' (run p4dp init first)");
   }
-  auto catalog = P4DP_TRY(Catalog::Open(catalog_path));
-  auto check = P4DP_TRY(catalog->GetMeta("key_check"));
-  if (!check) return Status::Corruption("warehouse '" + dir + "' has no key check");
-  if (*check != crypto::KeyCheckValue(master)) {
-    return Status::PermissionDenied("wrong master key for the warehouse in '" + dir + "'");
-  }
+  auto catalog = P4DP_TRY(OpenCheckedCatalog(dir, master));
   auto format = P4DP_TRY(catalog->GetMeta("format_version"));
   if (!format || *format != kFormatVersion) {
     return Status::FailedPrecondition("warehouse '" + dir + "' has an unknown format version");
   }
-  std::unique_ptr<Warehouse> w(new Warehouse(fs, dir, std::move(catalog), master));
+  WrappedKeys keys = P4DP_TRY(UnwrapKeys(*catalog, master));
+  std::unique_ptr<Warehouse> w(
+      new Warehouse(fs, dir, std::move(catalog), master, keys.data, keys.pseudonym));
   P4DP_TRY(w->RemoveOrphans());
+  P4DP_TRY(w->LoadObjections());
   P4DP_TRY(w->LoadIndex());
   return w;
 }
@@ -100,6 +170,7 @@ Status Warehouse::LoadIndex() {
   for (const SegmentRow& row : live) {
     auto batch = ReadSegment(fs_, dir_ + "/" + row.file, row.id, segment_key_, false);
     if (!batch.ok()) return batch.status();
+    HideObjected(*batch);
     index_.Apply(*batch);
   }
   return Status::Ok();
@@ -117,6 +188,7 @@ Status Warehouse::LoadEvents() {
       index_.DropEvents();
       return batch.status();
     }
+    HideObjected(*batch);
     index_.AddEventsOf(*batch);
   }
   index_.EndEventsLoad();
@@ -304,6 +376,8 @@ Status Warehouse::Transaction::Publish(Batch batch) {
       return s;
     }
   }
+  // Ingestion refuses objecting patients' records; a batch from elsewhere is filtered too.
+  warehouse_.HideObjected(batch);
   if (batch.empty()) return Status::Ok();
   auto job = std::make_shared<Pipeline::Job>();
   job->batch = std::move(batch);
@@ -406,6 +480,20 @@ Result<bool> Warehouse::MergeOnce() {
     parts[i] = Batch();
   }
   std::unique_lock lock(mu_);
+  // An erasure may have replaced some of them meanwhile: then this merge is stale.
+  {
+    std::set<uint64_t> live_now;
+    for (const SegmentRow& row : P4DP_TRY(catalog_->LiveSegments())) live_now.insert(row.id);
+    for (const SegmentRow& row : small) {
+      if (!live_now.count(row.id)) return true;
+    }
+  }
+  // Merging erases the rows of objecting patients too.
+  if (!objected_.empty()) {
+    FilterBatch(
+        merged, [this](const domain::PatientKey& k) { return objected_.count(k) != 0; }, kNoDay,
+        nullptr);
+  }
   P4DP_TRY(catalog_->Begin());
   auto id = catalog_->NextSegmentId();
   if (!id.ok()) {
@@ -427,10 +515,7 @@ Result<bool> Warehouse::MergeOnce() {
     if (fs_.Exists(path)) (void)fs_.RemoveFile(path);
     return s;
   }
-  for (const SegmentRow& row : small) {
-    P4DP_TRY(fs_.RemoveFile(dir_ + "/" + row.file));
-    P4DP_TRY(catalog_->ForgetSegment(row.id));
-  }
+  P4DP_TRY(RemoveMergedFiles());
   return true;
 }
 
@@ -506,6 +591,276 @@ Result<std::vector<std::string>> Warehouse::Verify() {
     for (const std::string& p : *found) problems.push_back(row.file + ": " + p);
   }
   return problems;
+}
+
+Status Warehouse::RemoveMergedFiles() {
+  {
+    std::lock_guard lock(backup_mu_);
+    if (backups_active_ > 0) return Status::Ok();  // removed by a later merge or open
+  }
+  for (const SegmentRow& row : P4DP_TRY(catalog_->MergedSegments())) {
+    std::string path = dir_ + "/" + row.file;
+    if (fs_.Exists(path)) P4DP_TRY(fs_.RemoveFile(path));
+    P4DP_TRY(catalog_->ForgetSegment(row.id));
+  }
+  return Status::Ok();
+}
+
+domain::PatientKey Warehouse::ObjectionAlias(const domain::PatientKey& patient) const {
+  crypto::Digest d = crypto::KeyedHasher(catalog_key_)
+                         .Add("objection")
+                         .Add(std::string_view(reinterpret_cast<const char*>(patient.bytes.data()),
+                                               patient.bytes.size()))
+                         .Finish();
+  domain::PatientKey alias;
+  std::memcpy(alias.bytes.data(), d.data(), d.size());
+  return alias;
+}
+
+Status Warehouse::LoadObjections() {
+  objected_.clear();
+  for (const Catalog::ObjectionRow& row : P4DP_TRY(catalog_->Objections())) {
+    auto plain = crypto::Open(catalog_key_, row.sealed, kObjectionAd);
+    if (!plain.ok() || plain->size() != sizeof(domain::PatientKey::bytes)) {
+      return Status::Corruption("catalog: objection " + std::to_string(row.number) +
+                                ": authentication failed");
+    }
+    domain::PatientKey key;
+    std::memcpy(key.bytes.data(), plain->data(), key.bytes.size());
+    if (ObjectionAlias(key).bytes != row.id) {
+      return Status::Corruption("catalog: objection " + std::to_string(row.number) +
+                                ": id does not match");
+    }
+    objected_.insert(key);
+    objected_.insert(ObjectionAlias(key));
+  }
+  return Status::Ok();
+}
+
+void Warehouse::HideObjected(Batch& batch) const {
+  if (objected_.empty()) return;
+  FilterBatch(
+      batch, [this](const domain::PatientKey& k) { return objected_.count(k) != 0; }, kNoDay,
+      nullptr);
+}
+
+bool Warehouse::IsObjected(const domain::PatientKey& patient) const {
+  return !objected_.empty() && objected_.count(patient) != 0;
+}
+
+Status Warehouse::ReloadIndex() {
+  index_ = Index(false);
+  P4DP_TRY(LoadIndex());
+  if (reload_observer_) reload_observer_();
+  return Status::Ok();
+}
+
+Result<int64_t> Warehouse::RecordObjection(const domain::PatientKey& patient, Days today) {
+  std::unique_lock lock(mu_);
+  // A key that is already an objection's alias (a local id whose links were erased).
+  for (const Catalog::ObjectionRow& row : P4DP_TRY(catalog_->Objections())) {
+    if (row.id == patient.bytes) return row.number;
+  }
+  domain::PatientKey alias = ObjectionAlias(patient);
+  std::string sealed = crypto::Seal(
+      catalog_key_,
+      std::string_view(reinterpret_cast<const char*>(patient.bytes.data()), patient.bytes.size()),
+      kObjectionAd);
+  P4DP_TRY(catalog_->Begin());
+  Status s = catalog_->AddObjection(alias.bytes, sealed, today);
+  if (s.ok()) s = catalog_->Commit();
+  if (!s.ok()) {
+    catalog_->Rollback();
+    return s;
+  }
+  bool added = objected_.insert(patient).second;
+  objected_.insert(alias);
+  if (added) {
+    // The patient leaves the index now; their data leaves the segments at Erase.
+    Status reloaded = ReloadIndex();
+    if (!reloaded.ok()) return reloaded;
+  }
+  for (const Catalog::ObjectionRow& row : P4DP_TRY(catalog_->Objections())) {
+    if (row.id == alias.bytes) return row.number;
+  }
+  return Status::Internal("objection not found after it was recorded");
+}
+
+Status Warehouse::ImportObjections(const std::vector<Catalog::ObjectionRow>& rows) {
+  std::unique_lock lock(mu_);
+  P4DP_TRY(catalog_->Begin());
+  Status s;
+  for (const Catalog::ObjectionRow& row : rows) {
+    auto plain = crypto::Open(catalog_key_, row.sealed, kObjectionAd);
+    if (!plain.ok() || plain->size() != sizeof(domain::PatientKey::bytes)) {
+      s = Status::PermissionDenied("objection " + std::to_string(row.number) +
+                                   " was recorded by a warehouse with another data key");
+      break;
+    }
+    s = catalog_->AddObjection(row.id, row.sealed, row.recorded);
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = catalog_->Commit();
+  if (!s.ok()) {
+    catalog_->Rollback();
+    return s;
+  }
+  P4DP_TRY(LoadObjections());
+  return ReloadIndex();
+}
+
+namespace {
+ObjectionStatus ToStatus(const Catalog::ObjectionRow& row) {
+  ObjectionStatus st;
+  st.number = row.number;
+  st.recorded = row.recorded;
+  if (row.erased != Catalog::kNoErasure) st.erased = row.erased;
+  return st;
+}
+}  // namespace
+
+Result<std::optional<ObjectionStatus>> Warehouse::FindObjection(const domain::PatientKey& patient) {
+  std::shared_lock lock(mu_);
+  domain::PatientKey alias = ObjectionAlias(patient);
+  for (const Catalog::ObjectionRow& row : P4DP_TRY(catalog_->Objections())) {
+    if (row.id == alias.bytes || row.id == patient.bytes) {
+      return std::optional<ObjectionStatus>(ToStatus(row));
+    }
+  }
+  return std::optional<ObjectionStatus>();
+}
+
+Result<std::vector<ObjectionStatus>> Warehouse::Objections() {
+  std::shared_lock lock(mu_);
+  std::vector<ObjectionStatus> out;
+  for (const Catalog::ObjectionRow& row : P4DP_TRY(catalog_->Objections())) {
+    out.push_back(ToStatus(row));
+  }
+  return out;
+}
+
+// Writes, for each live segment that holds rows of objecting patients or events before
+// `purge_before`, a new segment without them (nothing when none is left). The new files are
+// orphans until the caller publishes them; on an error they are removed.
+Status Warehouse::RewriteSegments(Days purge_before, SegmentRewrite& out, EraseResult& result) {
+  auto hidden = [this](const domain::PatientKey& k) { return objected_.count(k) != 0; };
+  uint64_t next_id = P4DP_TRY(catalog_->NextSegmentId());
+  Status s;
+  for (const SegmentRow& row : P4DP_TRY(catalog_->LiveSegments())) {
+    auto batch = ReadSegment(fs_, dir_ + "/" + row.file, row.id, segment_key_);
+    if (!batch.ok()) {
+      s = batch.status();
+      break;
+    }
+    if (!FilterBatch(*batch, hidden, purge_before, &result)) continue;
+    out.replaced.push_back(row.id);
+    if (batch->empty()) {
+      ++result.segments_removed;
+      continue;
+    }
+    uint64_t id = next_id++;
+    std::string path = SegmentPath(id);
+    auto info = WriteSegment(fs_, path, id, segment_key_, *batch);
+    if (!info.ok()) {
+      s = info.status();
+      break;
+    }
+    out.written.push_back({id, path.substr(dir_.size() + 1), info->events, info->patients,
+                           info->resources, info->bytes});
+    ++result.segments_rewritten;
+  }
+  if (!s.ok()) out.Discard(fs_, dir_);
+  return s;
+}
+
+void Warehouse::SegmentRewrite::Discard(FileSystem& fs, const std::string& dir) const {
+  for (const SegmentRow& row : written) (void)fs.RemoveFile(dir + "/" + row.file);
+}
+
+Result<EraseResult> Warehouse::Erase(const EraseOptions& options) {
+  std::unique_lock lock(mu_);
+  EraseResult result;
+  auto objections = P4DP_TRY(catalog_->Objections());
+  int64_t last_objection = objections.empty() ? 0 : objections.back().number;
+  // New segments are written first, then published with the rest in one catalog
+  // transaction.
+  SegmentRewrite rewrite;
+  P4DP_TRY(RewriteSegments(options.purge_before, rewrite, result));
+  const std::vector<uint64_t>& replaced = rewrite.replaced;
+  const std::vector<SegmentRow>& written = rewrite.written;
+  auto discard = [&] { rewrite.Discard(fs_, dir_); };
+  Status s = catalog_->Begin();
+  if (!s.ok()) {
+    discard();
+    return s;
+  }
+  s = catalog_->MarkSegmentsMerged(replaced);
+  for (size_t i = 0; s.ok() && i < written.size(); ++i) s = catalog_->AddSegment(written[i]);
+  std::set<LinkHash> aliases;
+  for (const Catalog::ObjectionRow& row : objections) aliases.insert(row.id);
+  if (s.ok()) {
+    s = catalog_->RedirectPatientLinks(
+        [&](const domain::PatientKey& k) -> std::optional<domain::PatientKey> {
+          // Links already redirected lead to an alias, which is in objected_ too.
+          if (!objected_.count(k) || aliases.count(k.bytes)) return std::nullopt;
+          ++result.links_redirected;
+          return ObjectionAlias(k);
+        });
+  }
+  if (s.ok()) s = catalog_->DeleteQuarantine(options.quarantine_ids);
+  if (s.ok()) s = catalog_->MarkObjectionsErased(last_objection, options.today);
+  if (s.ok() && options.purge_before != kNoDay) {
+    s = catalog_->SetMeta("retention_purged_before", std::to_string(options.purge_before));
+    if (s.ok()) s = catalog_->SetMeta("retention_purged_on", std::to_string(options.today));
+  }
+  if (s.ok()) s = catalog_->Commit();
+  if (!s.ok()) {
+    catalog_->Rollback();
+    discard();
+    return s;
+  }
+  result.quarantined_erased = static_cast<int64_t>(options.quarantine_ids.size());
+  // The old files hold the erased data: wait for backups that may be copying them.
+  {
+    std::unique_lock backup_lock(backup_mu_);
+    backup_cv_.wait(backup_lock, [&] { return backups_active_ == 0; });
+  }
+  P4DP_TRY(RemoveMergedFiles());
+  P4DP_TRY(catalog_->Checkpoint());
+  P4DP_TRY(ReloadIndex());
+  return result;
+}
+
+Result<BackupInfo> Warehouse::Backup(const std::string& path, const crypto::Key& master,
+                                     const BackupOptions& options) {
+  {
+    std::lock_guard lock(backup_mu_);
+    ++backups_active_;
+  }
+  auto info = WriteBackup(fs_, dir_, master, path, options);
+  {
+    std::lock_guard lock(backup_mu_);
+    --backups_active_;
+  }
+  backup_cv_.notify_all();
+  return info;
+}
+
+Status Warehouse::RotateMasterKey(const std::string& dir, const crypto::Key& old_master,
+                                  const crypto::Key& new_master,
+                                  const std::function<void()>& before_commit_for_testing) {
+  auto catalog = P4DP_TRY(OpenCheckedCatalog(dir, old_master));
+  WrappedKeys keys = P4DP_TRY(UnwrapKeys(*catalog, old_master));
+  P4DP_TRY(catalog->Begin());
+  Status s = StoreWrappedKeys(*catalog, new_master, keys);
+  if (s.ok()) s = catalog->SetMeta("key_check", crypto::KeyCheckValue(new_master));
+  if (s.ok() && before_commit_for_testing) before_commit_for_testing();
+  if (s.ok()) s = catalog->Commit();
+  if (!s.ok()) {
+    catalog->Rollback();
+    return s;
+  }
+  return catalog->Checkpoint();
 }
 
 }  // namespace p4dp::store
