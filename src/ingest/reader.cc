@@ -510,8 +510,7 @@ Status ReadRecords(const std::string& file, const std::function<void(const RawRe
 
 bool IsNdjsonFile(std::string_view file) {
   Format format = FormatOf(file);
-  return format == Format::kNdjson || format == Format::kNdjsonGz ||
-         format == Format::kNdjsonZst;
+  return format == Format::kNdjson || format == Format::kNdjsonGz || format == Format::kNdjsonZst;
 }
 
 void ByteBuffer::reserve(size_t n) {

@@ -42,7 +42,6 @@ Status ReadRecords(const std::string& file, const std::function<void(const RawRe
 Status ReadBody(std::string_view body, const std::string& name,
                 const std::function<void(const RawRecord&)>& fn);
 
-
 // A growable byte buffer that, unlike std::string, does not zero the bytes it grows by:
 // the reader writes decompressed text straight into it.
 class ByteBuffer {
@@ -100,11 +99,11 @@ class LineBlockReader {
   struct Source;
   explicit LineBlockReader(std::unique_ptr<Source> source);
   std::unique_ptr<Source> source_;
-  std::string carry_;        // the start of a line cut by the end of the previous block
-  int64_t line_ = 1;         // the number of the line that starts carry_
-  bool skipping_ = false;    // inside a line already known to be too large
+  std::string carry_;      // the start of a line cut by the end of the previous block
+  int64_t line_ = 1;       // the number of the line that starts carry_
+  bool skipping_ = false;  // inside a line already known to be too large
   bool done_ = false;
-  Status error_;             // returned by the call after the one that met it
+  Status error_;  // returned by the call after the one that met it
 };
 
 }  // namespace p4dp::ingest

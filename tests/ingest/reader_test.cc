@@ -246,8 +246,8 @@ std::vector<Record> ReadInBlocks(const std::string& file, size_t lines_min, Stat
     short_block_seen = lines.size() < lines_min;
     for (const LineRef& l : lines) {
       EXPECT_LE(l.offset + l.size, text.size());
-      records.push_back({std::string(text.view().substr(l.offset, l.size)), file, l.line, -1, "",
-                         l.too_large});
+      records.push_back(
+          {std::string(text.view().substr(l.offset, l.size)), file, l.line, -1, "", l.too_large});
     }
   }
   return records;
