@@ -1,13 +1,16 @@
 // `p4dp count`, `p4dp sql` and `p4dp export events`: wiring of the cohort engine, the SQL
-// compiler and the table export (the work is in query/ and export/).
+// compiler and the table export (the work is in query/ and export/). `count` and `export`
+// run under the operator check (cli/operator.h); `sql` reads no data.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/operator.h"
 #include "cli/warehouse_access.h"
 #include "export/tables.h"
 #include "query/cohort.h"
@@ -55,8 +58,13 @@ int RunCount(const CountArgs& args) {
     result = query::RunCohort(*cohort, index, catalog, options);
   });
   if (!s.ok()) return Fail("count: " + s.ToString());
-  std::printf("%s\n",
-              query::ResultToJson(result, args.min_cell, cohort->title, args.patients).c_str());
+  NoteAuditPatients(result.count, args.patients);
+  // A project's small-cell threshold is the least --min-cell may be.
+  int64_t min_cell = args.min_cell;
+  if (const access::Project* project = OperatorProject()) {
+    min_cell = std::max(min_cell, project->min_cell);
+  }
+  std::printf("%s\n", query::ResultToJson(result, min_cell, cohort->title, args.patients).c_str());
   return 0;
 }
 
