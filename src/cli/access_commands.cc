@@ -41,7 +41,8 @@ access::AccessControl* Access(const std::string& command) {
   return a;
 }
 
-void Print(const ordered_json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+// One line of JSON, for scripts.
+void Print(const ordered_json& j) { std::printf("%s\n", j.dump().c_str()); }
 
 // A password from stdin (one line), or a new random one to show once.
 Result<std::string> ReadPassword(bool from_stdin, bool& generated) {

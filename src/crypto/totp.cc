@@ -59,6 +59,25 @@ Result<std::string> TotpUri(std::string_view issuer, std::string_view account,
   return uri;
 }
 
+Result<std::string> TotpSecretFromUri(std::string_view uri) {
+  size_t at = uri.find("secret=");
+  if (uri.rfind("otpauth://totp/", 0) != 0 || at == std::string_view::npos) {
+    return Status::InvalidArgument("totp: not an otpauth://totp/ URI with a secret");
+  }
+  std::string base32(uri.substr(at + 7, uri.find('&', at) - (at + 7)));
+  while (base32.size() % 8 != 0) base32 += '=';
+  EnsureOathInitialized();
+  char* decoded = nullptr;
+  size_t decoded_size = 0;
+  if (oath_base32_decode(base32.data(), base32.size(), &decoded, &decoded_size) != OATH_OK) {
+    return Status::InvalidArgument("totp: the URI's secret is not base32");
+  }
+  std::string secret(decoded, decoded_size);
+  sodium_memzero(decoded, decoded_size);
+  std::free(decoded);
+  return secret;
+}
+
 Result<std::string> TotpCode(std::string_view secret, int64_t unix_seconds) {
   EnsureOathInitialized();
   char out[kTotpDigits + 1] = {};

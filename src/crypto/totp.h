@@ -25,6 +25,10 @@ std::string NewTotpSecret();
 Result<std::string> TotpUri(std::string_view issuer, std::string_view account,
                             std::string_view secret);
 
+// The raw secret of an otpauth:// URI made by TotpUri (its base32 "secret=" parameter),
+// for tests and tools that act as the authenticator app.
+Result<std::string> TotpSecretFromUri(std::string_view uri);
+
 // The code for `unix_seconds` (6 digits, with leading zeros).
 Result<std::string> TotpCode(std::string_view secret, int64_t unix_seconds);
 
