@@ -338,10 +338,16 @@ Status AccessCatalog::CloseProject(std::string_view project_id) {
   return s.Bind(1, project_id).Run();
 }
 
-Result<std::string> AccessCatalog::CreateSession(std::string_view user, int64_t expires_s) {
+Result<std::string> AccessCatalog::CreateSession(std::string_view user, int64_t now_s,
+                                                 int64_t expires_s) {
   std::lock_guard lock(mu_);
   auto u = P4DP_TRY(FindUserLocked(user));
   std::string token = crypto::RandomHex(32);
+  {
+    // Sessions past their expiry are of no use: they go when a new one is made.
+    Stmt old(*db_, "DELETE FROM sessions WHERE expires <= ?");
+    P4DP_TRY(old.Bind(1, now_s).Run());
+  }
   Stmt s(*db_, "INSERT INTO sessions (token_hash, user_id, expires) VALUES (?, ?, ?)");
   P4DP_TRY(s.Bind(1, crypto::Sha256Hex(token)).Bind(2, u.id).Bind(3, expires_s).Run());
   return token;

@@ -110,7 +110,8 @@ class AccessCatalog {
   Status CloseProject(std::string_view project_id);
 
   // A new session for `user`: returns the token (64 hex characters); only its hash is kept.
-  Result<std::string> CreateSession(std::string_view user, int64_t expires_s);
+  // Sessions expired at `now_s` are removed.
+  Result<std::string> CreateSession(std::string_view user, int64_t now_s, int64_t expires_s);
   // The user of a live session (NotFound when unknown or expired).
   Result<std::string> SessionUser(std::string_view token, int64_t now_s);
   Status DeleteSession(std::string_view token);

@@ -35,7 +35,13 @@ LoginResult AccessControl::Login(std::string_view name, std::string_view passwor
   LoginResult refused;
   int64_t now_s = NowMs() / 1000;
   auto user = catalog_->FindUser(name);
-  if (!user.ok() || !user->enabled) return refused;
+  if (!user.ok() || !user->enabled) {
+    // As slow as a wrong password, so that the answer's time does not tell which names exist.
+    static const std::string* dummy =
+        new std::string(crypto::HashPassword("p4dp-dummy", options_.password_cost).value());
+    (void)crypto::VerifyPassword(*dummy, password);
+    return refused;
+  }
   if (user->locked_until_s > now_s) return refused;
   auto password_ok = catalog_->CheckPassword(name, password);
   bool ok = password_ok.ok() && *password_ok;
@@ -57,7 +63,7 @@ LoginResult AccessControl::Login(std::string_view name, std::string_view passwor
   }
   if (!catalog_->ResetFailures(name).ok()) return refused;
   int64_t expires = now_s + options_.session_seconds;
-  auto token = catalog_->CreateSession(name, expires);
+  auto token = catalog_->CreateSession(name, now_s, expires);
   if (!token.ok()) return refused;
   return {.status = 200, .token = std::move(*token), .expires_s = expires, .roles = user->roles};
 }
