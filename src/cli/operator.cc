@@ -121,68 +121,84 @@ void AddOperatorOptions(CLI::App& app) {
   }
 }
 
-int RunAsOperator(CLI::App& app, const std::function<int()>& run, int argc, char** argv) {
-  if (!run) return 2;
-  CLI::App* cmd = &app;
+namespace {
+
+// The path of the chosen leaf subcommand ("export events"); `cmd` is set to it.
+std::string ChosenCommand(CLI::App& app, CLI::App*& cmd) {
+  cmd = &app;
   std::string path;
   while (!cmd->get_subcommands().empty()) {
     cmd = cmd->get_subcommands().front();
     path += (path.empty() ? "" : " ") + cmd->get_name();
   }
-  auto it = CommandRules().find(path);
-  if (it == CommandRules().end()) return run();
+  return path;
+}
+
+std::string NameOfOperator(const std::string& option) {
+  if (!option.empty()) return option;
+  const char* env = std::getenv("P4DP_USER");
+  return env != nullptr && *env != '\0' ? env : OsLoginName();
+}
+
+// Opens the access service of `data`, decides, runs or refuses, and audits.
+int RunChecked(const std::string& path, const CommandRule& rule, CLI::App* cmd,
+               const std::string& data, const std::function<int()>& run, std::string params) {
   State& state = TheState();
-  std::string data = OptionText(cmd, "DATA");
-  std::error_code ec;
-  // Nothing to guard where there is no data folder (the command reports it), nor for a
-  // server without a warehouse (it serves only its health route).
-  if (data.empty() || !std::filesystem::is_directory(data, ec)) return run();
-  if (path == "serve" && !std::filesystem::exists(data + "/catalog.db", ec)) return run();
   auto key = LoadMasterKey(data, OptionText(cmd, "--key-file"));
   if (!key.ok()) return Fail(path + ": " + key.status().ToString());
   auto control = access::AccessControl::Open(data, *key);
   if (!control.ok()) return Fail(path + ": " + control.status().ToString());
   state.access = std::move(*control);
   access::AccessControl& access = *state.access;
-
-  state.name = state.user_option;
-  if (state.name.empty()) {
-    const char* env = std::getenv("P4DP_USER");
-    state.name = env != nullptr && *env != '\0' ? env : OsLoginName();
-  }
+  state.name = NameOfOperator(state.user_option);
   auto principal = access.Operator(state.name);
   if (!principal.ok()) return Fail(path + ": " + principal.status().ToString());
-  access::Action action = it->second.action;
+  access::Action action = rule.action;
   if (path == "count" && cmd->count("--patients") > 0) action = access::Action::kCohortPatients;
   access::Grant grant = access.Authorize(action, *principal, state.project);
-  // The parameters are hashed, never kept: passwords are read from stdin, not argv.
-  std::string params;
-  for (int i = 1; i < argc; ++i) params += std::string(argv[i]) + '\0';
-  access::CallRecord call{.action = "p4dp " + path, .params = params, .origin = "cli"};
-  if (!grant.decision.allowed()) {
-    call.status = principal->has_value() ? grant.decision.status : 401;
+  access::CallRecord call{
+      .action = "p4dp " + path, .params = std::move(params), .origin = "cli", .status = 200};
+  auto record = [&]() -> int {
     Status audited = access.Record(*principal, state.name, state.project, call);
+    if (audited.ok()) return 0;
+    return Fail(path + ": cannot write the audit trail: " + audited.ToString());
+  };
+  if (!grant.decision.allowed()) {
+    call.status = grant.decision.status;
     std::string why = principal->has_value() ? grant.decision.reason
                                              : "no enabled user '" + state.name +
                                                    "' in the access catalog (give --user)";
     std::fprintf(stderr, "p4dp: %s: refused: %s\n", path.c_str(), why.c_str());
-    if (!audited.ok()) Fail(path + ": cannot write the audit trail: " + audited.ToString());
+    (void)record();
     return kExitRefused;
   }
   state.project_row = grant.project;
-  if (it->second.audit_at_start) {
-    call.status = 200;
-    Status audited = access.Record(*principal, state.name, state.project, call);
-    if (!audited.ok()) return Fail(path + ": cannot write the audit trail: " + audited.ToString());
-    return run();
-  }
+  if (rule.audit_at_start) return record() != 0 ? 1 : run();
   int rc = run();
   call.status = StatusOfExit(rc);
   call.patients = state.patients;
   call.patient_list = state.patient_list;
-  Status audited = access.Record(*principal, state.name, state.project, call);
-  if (!audited.ok()) return Fail(path + ": cannot write the audit trail: " + audited.ToString());
-  return rc;
+  return record() != 0 ? 1 : rc;
+}
+
+}  // namespace
+
+int RunAsOperator(CLI::App& app, const std::function<int()>& run, int argc, char** argv) {
+  if (!run) return 2;
+  CLI::App* cmd = nullptr;
+  std::string path = ChosenCommand(app, cmd);
+  auto it = CommandRules().find(path);
+  if (it == CommandRules().end()) return run();
+  std::string data = OptionText(cmd, "DATA");
+  std::error_code ec;
+  // Nothing to guard where there is no data folder (the command reports it), nor for a
+  // server without a warehouse (it serves only its health route).
+  if (data.empty() || !std::filesystem::is_directory(data, ec)) return run();
+  if (path == "serve" && !std::filesystem::exists(data + "/catalog.db", ec)) return run();
+  // The parameters are hashed, never kept: passwords are read from stdin, not argv.
+  std::string params;
+  for (int i = 1; i < argc; ++i) params += std::string(argv[i]) + '\0';
+  return RunChecked(path, it->second, cmd, data, run, std::move(params));
 }
 
 access::AccessControl* OperatorAccess() { return TheState().access.get(); }
