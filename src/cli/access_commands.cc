@@ -18,6 +18,7 @@
 #include "cli/warehouse_access.h"
 #include "crypto/password.h"
 #include "crypto/totp.h"
+#include "query/cohort.h"
 
 namespace p4dp::cli {
 namespace {
@@ -181,6 +182,12 @@ int RunProjectCreate(ProjectArgs& a) {
     std::stringstream text;
     text << in.rdbuf();
     p.population = text.str();
+    // Checked now, so that a project never holds a population its queries cannot run.
+    auto cohort = query::ParseCohort(p.population);
+    if (!cohort.ok()) {
+      return Fail("project create: --population: " + a.population_file + ": " +
+                  cohort.status().message());
+    }
   }
   Status s = access->catalog().CreateProject(p);
   if (!s.ok()) return Fail("project create: " + s.message());
@@ -252,6 +259,7 @@ int RunAuditVerify(const Common&) {
 struct AuditArgs : Common {
   std::string user, project, from, to, before;
   int64_t limit = 1000;
+  int64_t retention_days = access::kAuditRetentionDaysDefault;
 };
 
 int RunAuditShow(const AuditArgs& a) {
@@ -289,7 +297,7 @@ int RunAuditShow(const AuditArgs& a) {
 int RunAuditPurge(const AuditArgs& a) {
   access::AccessControl* access = Access("audit purge");
   if (!access) return 1;
-  int64_t before_ms = (int64_t{access->Today()} - access::kAuditRetentionDaysDefault) * 86'400'000;
+  int64_t before_ms = (int64_t{access->Today()} - a.retention_days) * 86'400'000;
   if (!a.before.empty()) {
     auto d = ParseIsoDate(a.before);
     if (!d.ok()) {
@@ -404,10 +412,14 @@ void RegisterAudit(CLI::App& app, RunFn& run) {
   cmd->add_option("--to", a->to, "To this day, inclusive (YYYY-MM-DD)");
   cmd->add_option("--limit", a->limit, "At most this many entries")->capture_default_str();
   Leaf(audit, run, "purge",
-       "Remove entries older than the retention (365 days) or --before; the rest still "
-       "verifies",
+       "Remove entries older than the retention (--retention-days, 365) or --before; the rest "
+       "still verifies",
        a, RunAuditPurge, &cmd);
   cmd->add_option("--before", a->before, "Remove entries before this day (YYYY-MM-DD)");
+  cmd->add_option("--retention-days", a->retention_days,
+                  "Without --before: keep the entries of this many days")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000}))
+      ->capture_default_str();
 }
 
 void RegisterIncident(CLI::App& app, RunFn& run) {

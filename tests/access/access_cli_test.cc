@@ -312,6 +312,35 @@ TEST_F(AccessCli, IncidentsAreListedAndAcknowledgedByAnAdmin) {
   EXPECT_EQ(json::parse(Admin("incident list --all " + data_).out).size(), 1u);
 }
 
+TEST_F(AccessCli, ProjectPopulationIsCheckedAndAPurgeKeepsTheChainVerifiable) {
+  std::ofstream(dir_ + "/bad.json") << R"({"entry": {"domain": "labs"}})";
+  std::ofstream(dir_ + "/good.json") << R"({"entry": {"domain": "condition"}})";
+  Outcome bad =
+      Admin("project create " + data_ + " pop --title T --population " + dir_ + "/bad.json");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("entry.domain"), std::string::npos) << bad.err;
+  Outcome good = Admin("project create " + data_ + " pop --title T --population " + dir_ +
+                       "/good.json --domain condition --from 2020-01-01 --to 2024-12-31");
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  Outcome list = Admin("project list " + data_);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  json p = json::parse(list.out)[0];
+  EXPECT_EQ(p["population"], true);
+  EXPECT_EQ(p["domains"], json::array({"condition"}));
+  EXPECT_EQ(p["from"], "2020-01-01");
+  // Purge every entry so far (before tomorrow): the chain goes on from the checkpoint.
+  int64_t last = Last(data_).seq;
+  Outcome purge = Admin("audit purge " + data_ + " --before 2999-01-01");
+  ASSERT_EQ(purge.exit_code, 0) << purge.err;
+  EXPECT_EQ(json::parse(purge.out)["purged"], last);
+  Outcome verify = P4dp("audit verify " + data_ + " --user auditor-user");
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  EXPECT_NE(verify.out.find("after the checkpoint at entry " + std::to_string(last)),
+            std::string::npos)
+      << verify.out;
+  EXPECT_EQ(Last(data_).seq, last + 2) << "the purge and the verify are audited";
+}
+
 // The body of an HTTP request with a JSON body and an optional bearer token.
 std::string Post(const std::string& path, const std::string& body, const std::string& token) {
   std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
