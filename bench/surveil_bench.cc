@@ -8,12 +8,17 @@
 // cases of a population of --patients. R is skipped if Rscript is absent.
 //
 // Usage: surveil_bench [--patients N] [--threads T] [--runs R] [--r-series S] [--no-r]
+//                      [--dump FILE]
+// --dump writes every evaluated period of every series and detector (expected, upper bound,
+// alarm, 17 significant digits) to FILE, so that two builds can be compared period by period
+// (bench/surveil_compare.py).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -73,8 +78,16 @@ std::vector<Series> MakeSeries(int64_t patients, uint64_t seed) {
 struct Run {
   std::vector<surveil::Detection> results;
   double seconds = 0;
+  double cpu_seconds = 0;  // of the worker threads together
   int64_t periods = 0;
 };
+
+// CPU time of the calling thread: on a shared machine a steadier measure than wall time.
+double ThreadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 template <typename Fn>
 Run Time(const std::vector<Series>& all, int threads, int runs, Fn detect) {
@@ -84,7 +97,9 @@ Run Time(const std::vector<Series>& all, int threads, int runs, Fn detect) {
     run.results.resize(all.size());
     std::atomic<size_t> next{0};
     auto start = std::chrono::steady_clock::now();
+    std::atomic<int64_t> cpu_ns{0};
     auto work = [&] {
+      const double cpu_start = ThreadCpuSeconds();
       for (size_t i = next++; i < all.size(); i = next++) {
         surveil::SeriesView view{.counts = all[i].counts,
                                  .population = {},
@@ -97,16 +112,37 @@ Run Time(const std::vector<Series>& all, int threads, int runs, Fn detect) {
         }
         run.results[i] = std::move(*d);
       }
+      cpu_ns += static_cast<int64_t>(1e9 * (ThreadCpuSeconds() - cpu_start));
     };
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t) pool.emplace_back(work);
     work();
     for (auto& t : pool) t.join();
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    run.cpu_seconds = 1e-9 * static_cast<double>(cpu_ns.load());
     for (const auto& d : run.results) run.periods += static_cast<int64_t>(d.periods.size());
     if (r == 0 || run.seconds < best.seconds) best = std::move(run);
   }
   return best;
+}
+
+// One line per evaluated period: detector, series, index, expected, upper, alarm.
+bool Dump(const std::string& path, const std::vector<Series>& all,
+          const std::map<std::string, Run>& runs_by) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  std::fprintf(f, "algorithm,series,index,expected,upper,alarm\n");
+  for (const auto& [name, run] : runs_by) {
+    for (size_t i = 0; i < all.size(); ++i) {
+      const surveil::Detection& d = run.results[i];
+      for (size_t p = 0; p < d.periods.size(); ++p) {
+        const surveil::Evaluation& e = d.periods[p];
+        std::fprintf(f, "%s,%zu,%d,%.17g,%.17g,%d\n", name.c_str(), i,
+                     d.range.first + static_cast<int>(p), e.expected, e.upper, e.alarm ? 1 : 0);
+      }
+    }
+  }
+  return std::fclose(f) == 0;
 }
 
 const char* kRScript = R"R(
@@ -143,6 +179,7 @@ int main(int argc, char** argv) {
   int64_t patients = 1'000'000;
   int threads = 2, runs = 3, r_series = 24;
   bool with_r = true;
+  std::string dump;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string("0"); };
@@ -156,10 +193,12 @@ int main(int argc, char** argv) {
       r_series = std::stoi(next());
     else if (a == "--no-r")
       with_r = false;
+    else if (a == "--dump")
+      dump = next();
     else {
       std::fprintf(stderr,
                    "usage: surveil_bench [--patients N] [--threads T] [--runs R] "
-                   "[--r-series S] [--no-r]\n");
+                   "[--r-series S] [--no-r] [--dump FILE]\n");
       return 2;
     }
   }
@@ -182,11 +221,17 @@ int main(int argc, char** argv) {
   double total = 0;
   for (const auto& [name, run] : runs_by) {
     total += run.seconds;
-    std::printf("p4dp %-20s %8.3f s  %9lld periods  %7.2f us/period\n", name.c_str(), run.seconds,
-                static_cast<long long>(run.periods),
-                1e6 * run.seconds * threads / static_cast<double>(run.periods));
+    std::printf(
+        "p4dp %-20s %8.3f s  %9lld periods  %7.2f us/period  (CPU %.3f s, %.2f us/period)\n",
+        name.c_str(), run.seconds, static_cast<long long>(run.periods),
+        1e6 * run.seconds * threads / static_cast<double>(run.periods), run.cpu_seconds,
+        1e6 * run.cpu_seconds / static_cast<double>(run.periods));
   }
   std::printf("p4dp all (farrington-flexible + ears)  %8.3f s  (target: under 1 s)\n", total);
+  if (!dump.empty() && !Dump(dump, all, runs_by)) {
+    std::fprintf(stderr, "cannot write %s\n", dump.c_str());
+    return 1;
+  }
 
   if (!with_r || std::system("command -v Rscript >/dev/null 2>&1") != 0) {
     std::printf("R: skipped (%s)\n", with_r ? "Rscript not found" : "--no-r");

@@ -77,7 +77,7 @@ struct MappedItem {
 
 struct MappedChunk {
   enum class State : uint8_t { kRaw, kMapping, kMapped };
-  std::string text;  // the records' text, then simdjson's padding
+  ByteBuffer text;  // the records' text, then simdjson's padding
   // The records: the first `count` of `items` (the others are kept for reuse, with the
   // capacity of their strings and vectors).
   std::vector<MappedItem> items;
@@ -199,33 +199,65 @@ class ChunkQueue {
 };
 
 // Reads every file, in order, into `queue`; always ends with a `last` chunk unless the
-// consumer stopped first.
+// consumer stopped first. NDJSON files are read a block of lines at a time straight into
+// the chunk's buffer; Bundles record by record, their text copied.
 void ReadChunks(const std::vector<std::string>& files, Days today, ChunkQueue& queue) {
   FhirMapper mapper(MapperOptions{today});
   auto chunk = queue.TakeFree();
+  std::vector<LineRef> lines;
   bool open = true;
+  auto push = [&] {
+    open = queue.Push(std::move(chunk), mapper);
+    chunk = queue.TakeFree();
+    return open;
+  };
+  auto next_item = [&](const std::string& file) -> MappedItem& {
+    if (chunk->count == chunk->items.size()) chunk->items.emplace_back();
+    MappedItem& item = chunk->items[chunk->count++];
+    item.content_hash = 0;
+    item.file = &file;
+    item.bundle_entry = -1;
+    item.full_url_offset = item.full_url_size = 0;
+    return item;
+  };
   for (const std::string& file : files) {
-    Status s = ReadRecords(file, [&](const RawRecord& r) {
+    Status s;
+    if (IsNdjsonFile(file)) {
+      if (chunk->count > 0 && !push()) return;
+      Result<bool> read = [&]() -> Result<bool> {
+        auto reader = P4DP_TRY(LineBlockReader::Open(file));
+        for (;;) {
+          bool more = P4DP_TRY(reader->Next(chunk->text, lines, kChunkRecords));
+          if (!more) return true;
+          for (const LineRef& l : lines) {
+            MappedItem& item = next_item(file);
+            item.line = l.line;
+            item.too_large = l.too_large;
+            item.json_offset = l.offset;
+            item.json_size = l.size;
+          }
+          if (chunk->count > 0 && !push()) return false;
+        }
+      }();
       if (!open) return;
-      if (chunk->count == chunk->items.size()) chunk->items.emplace_back();
-      MappedItem& item = chunk->items[chunk->count++];
-      item.content_hash = 0;
-      item.file = &file;
-      item.line = r.line;
-      item.bundle_entry = r.bundle_entry;
-      item.too_large = r.too_large;
-      item.json_offset = chunk->text.size();
-      item.json_size = r.json.size();
-      chunk->text.append(r.json);
-      item.full_url_offset = chunk->text.size();
-      item.full_url_size = r.full_url.size();
-      chunk->text.append(r.full_url);
-      if (chunk->count >= kChunkRecords) {
-        open = queue.Push(std::move(chunk), mapper);
-        chunk = queue.TakeFree();
-      }
-    });
-    if (!open) return;
+      if (!read.ok()) s = read.status();
+    } else {
+      s = ReadRecords(file, [&](const RawRecord& r) {
+        if (!open) return;
+        MappedItem& item = next_item(file);
+        item.line = r.line;
+        item.bundle_entry = r.bundle_entry;
+        item.too_large = r.too_large;
+        item.json_offset = chunk->text.size();
+        item.json_size = r.json.size();
+        chunk->text.append(r.json);
+        item.full_url_offset = chunk->text.size();
+        item.full_url_size = r.full_url.size();
+        chunk->text.append(r.full_url);
+        if (chunk->count >= kChunkRecords) push();
+      });
+      if (!open) return;
+    }
     if (!s.ok()) {
       chunk->status = s;
       break;
@@ -322,8 +354,8 @@ Status Ingester::IngestPaths(const std::vector<std::string>& paths) {
       MappedItem& item = chunk->items[i];
       if (!status.ok()) break;
       RawRecord r;
-      r.json = std::string_view(chunk->text).substr(item.json_offset, item.json_size);
-      r.full_url = std::string_view(chunk->text).substr(item.full_url_offset, item.full_url_size);
+      r.json = chunk->text.view().substr(item.json_offset, item.json_size);
+      r.full_url = chunk->text.view().substr(item.full_url_offset, item.full_url_size);
       r.file = item.file;
       r.line = item.line;
       r.bundle_entry = item.bundle_entry;

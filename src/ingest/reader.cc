@@ -15,6 +15,7 @@
 #include <memory>
 #include <system_error>
 
+#include "base/assert.h"
 #include "ingest/fhir_mapper.h"
 
 namespace p4dp::ingest {
@@ -25,6 +26,9 @@ namespace od = simdjson::ondemand;
 // Bytes asked of the source at a time; the line buffer holds one chunk plus the longest line.
 constexpr size_t kReadChunkBytes = 4 << 20;
 constexpr size_t kLineBufferBytes = kReadChunkBytes + kResourceBytesMax + 2;
+// Bytes asked of the source at a time by LineBlockReader (its blocks are about a chunk of
+// the pipeline: kChunkRecords lines).
+constexpr size_t kBlockReadBytes = 256 << 10;
 // A Bundle file is read whole; past this size it must be split or given as NDJSON.
 constexpr int64_t kBundleFileBytesMax = int64_t{1} << 30;
 
@@ -171,6 +175,25 @@ class ZstdSource final : public ByteSource {
   bool at_end_ = false;
   bool frame_open_ = false;
 };
+
+// Opens an NDJSON file (plain, gzip or zstd) as a stream of bytes.
+Result<std::unique_ptr<ByteSource>> OpenNdjson(const std::string& file, Format format) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open", file);
+  if (format == Format::kNdjsonGz) {
+    gzFile gz = gzdopen(fd, "rb");
+    if (gz == nullptr) {
+      ::close(fd);
+      return Status::ResourceExhausted("cannot start reading gzip file " + Quoted(file));
+    }
+    gzbuffer(gz, 1 << 20);
+    return std::unique_ptr<ByteSource>(std::make_unique<GzSource>(gz, file));
+  }
+  if (format == Format::kNdjsonZst) {
+    return std::unique_ptr<ByteSource>(std::make_unique<ZstdSource>(fd, file));
+  }
+  return std::unique_ptr<ByteSource>(std::make_unique<PlainSource>(fd, file));
+}
 
 bool IsBlank(std::string_view line) {
   return line.find_first_not_of(" \t") == std::string_view::npos;
@@ -481,23 +504,121 @@ Status ReadRecords(const std::string& file, const std::function<void(const RawRe
                                    ".json)");
   }
   if (format == Format::kJson) return ReadJsonFile(file, fn);
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("cannot open", file);
-  std::unique_ptr<ByteSource> source;
-  if (format == Format::kNdjsonGz) {
-    gzFile gz = gzdopen(fd, "rb");
-    if (gz == nullptr) {
-      ::close(fd);
-      return Status::ResourceExhausted("cannot start reading gzip file " + Quoted(file));
-    }
-    gzbuffer(gz, 1 << 20);
-    source = std::make_unique<GzSource>(gz, file);
-  } else if (format == Format::kNdjsonZst) {
-    source = std::make_unique<ZstdSource>(fd, file);
-  } else {
-    source = std::make_unique<PlainSource>(fd, file);
-  }
+  std::unique_ptr<ByteSource> source = P4DP_TRY(OpenNdjson(file, format));
   return ReadLines(*source, file, fn);
+}
+
+bool IsNdjsonFile(std::string_view file) {
+  Format format = FormatOf(file);
+  return format == Format::kNdjson || format == Format::kNdjsonGz ||
+         format == Format::kNdjsonZst;
+}
+
+void ByteBuffer::reserve(size_t n) {
+  if (n <= capacity_) return;
+  size_t capacity = std::max(n, capacity_ + capacity_ / 2);
+  std::unique_ptr<char[]> grown(new char[capacity]);
+  if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_);
+  data_ = std::move(grown);
+  capacity_ = capacity;
+}
+
+void ByteBuffer::resize(size_t n) {
+  P4DP_ASSERT(n <= capacity_);
+  size_ = n;
+}
+
+void ByteBuffer::append(std::string_view text) {
+  reserve(size_ + text.size());
+  if (!text.empty()) std::memcpy(data_.get() + size_, text.data(), text.size());
+  size_ += text.size();
+}
+
+void ByteBuffer::append(size_t n, char c) {
+  reserve(size_ + n);
+  std::memset(data_.get() + size_, c, n);
+  size_ += n;
+}
+
+struct LineBlockReader::Source {
+  std::unique_ptr<ByteSource> bytes;
+};
+
+LineBlockReader::LineBlockReader(std::unique_ptr<Source> source) : source_(std::move(source)) {}
+LineBlockReader::~LineBlockReader() = default;
+
+Result<std::unique_ptr<LineBlockReader>> LineBlockReader::Open(const std::string& file) {
+  P4DP_ASSERT(IsNdjsonFile(file));
+  auto source = std::make_unique<Source>();
+  source->bytes = P4DP_TRY(OpenNdjson(file, FormatOf(file)));
+  return std::unique_ptr<LineBlockReader>(new LineBlockReader(std::move(source)));
+}
+
+Result<bool> LineBlockReader::Next(ByteBuffer& text, std::vector<LineRef>& lines,
+                                   size_t lines_min) {
+  text.clear();
+  lines.clear();
+  if (!error_.ok()) {
+    Status error = error_;
+    error_ = Status::Ok();
+    done_ = true;
+    return error;
+  }
+  if (done_) return false;
+  text.append(carry_);
+  carry_.clear();
+  // The same rules as DeliverLine: '\r' dropped, blank lines skipped, long lines flagged.
+  auto add_line = [&](size_t begin, size_t end) {
+    std::string_view line(text.data() + begin, end - begin);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (IsBlank(line)) return;
+    if (line.size() > kResourceBytesMax) {
+      lines.push_back({begin, 0, line_, true});
+    } else {
+      lines.push_back({begin, line.size(), line_, false});
+    }
+  };
+  size_t begin = 0;  // where the line being read starts
+  while (lines.size() < lines_min) {
+    text.reserve(text.size() + kBlockReadBytes);
+    Result<size_t> got = source_->bytes->Read(text.data() + text.size(), kBlockReadBytes);
+    if (!got.ok()) {
+      error_ = got.status();
+      text.resize(begin);
+      return true;
+    }
+    if (*got == 0) {
+      if (skipping_) {
+        lines.push_back({begin, 0, line_, true});
+      } else if (begin < text.size()) {
+        add_line(begin, text.size());
+      }
+      skipping_ = false;
+      done_ = true;
+      return true;
+    }
+    size_t scan = text.size();
+    text.resize(text.size() + *got);
+    while (const void* found = std::memchr(text.data() + scan, '\n', text.size() - scan)) {
+      size_t newline = static_cast<size_t>(static_cast<const char*>(found) - text.data());
+      if (skipping_) {
+        lines.push_back({newline, 0, line_, true});
+        skipping_ = false;
+      } else {
+        add_line(begin, newline);
+      }
+      begin = scan = newline + 1;
+      ++line_;
+    }
+    // A line longer than the limit is not kept: its bytes are dropped as they come.
+    if (skipping_ || text.size() - begin > kResourceBytesMax + 1) {
+      skipping_ = true;
+      text.resize(begin);
+    }
+  }
+  carry_.assign(text.data() + begin, text.size() - begin);
+  text.resize(begin);
+  return true;
 }
 
 Status ReadBody(std::string_view body, const std::string& name,

@@ -5,8 +5,10 @@
 // thread at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,5 +41,70 @@ Status ReadRecords(const std::string& file, const std::function<void(const RawRe
 // resourceType is Bundle. `name` stands for the file in records ("POST /api/ingest").
 Status ReadBody(std::string_view body, const std::string& name,
                 const std::function<void(const RawRecord&)>& fn);
+
+
+// A growable byte buffer that, unlike std::string, does not zero the bytes it grows by:
+// the reader writes decompressed text straight into it.
+class ByteBuffer {
+ public:
+  char* data() { return data_.get(); }
+  const char* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  std::string_view view() const { return {data_.get(), size_}; }
+  void clear() { size_ = 0; }
+  // Keeps the content; afterwards capacity() >= n.
+  void reserve(size_t n);
+  // Requires n <= capacity(): the bytes between the old and new size are whatever was there.
+  void resize(size_t n);
+  void append(std::string_view text);
+  void append(size_t n, char c);
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+// One line of a block read by LineBlockReader.
+struct LineRef {
+  size_t offset = 0;       // where the line's text starts in the block
+  size_t size = 0;         // without its '\n' and a trailing '\r'
+  int64_t line = 0;        // 1-based line number in the file
+  bool too_large = false;  // over kResourceBytesMax: size is 0
+};
+
+// Whether ReadRecords reads `file` as NDJSON (.ndjson, .jsonl, plain, .gz or .zst).
+bool IsNdjsonFile(std::string_view file);
+
+// The lines of one NDJSON file read straight into a buffer the caller owns, a block of
+// whole lines at a time, so that the ingest pipeline keeps each record's text where it was
+// decompressed instead of copying it. Delivers the same lines, numbers and limits as
+// ReadRecords (blank lines skipped, a trailing '\r' dropped, lines over the limit flagged).
+// Used by one thread at a time.
+class LineBlockReader {
+ public:
+  // Requires IsNdjsonFile(file); `file` must outlive the reader. Errors name the file.
+  static Result<std::unique_ptr<LineBlockReader>> Open(const std::string& file);
+  ~LineBlockReader();
+  LineBlockReader(const LineBlockReader&) = delete;
+  LineBlockReader& operator=(const LineBlockReader&) = delete;
+
+  // Replaces the content of `text` with the next block (at least `lines_min` lines unless the
+  // file ends first) and `lines` with its lines. Returns false, with both empty, once the file
+  // is done. A read error is returned after the lines read before it have been delivered.
+  // The caller adds simdjson's padding after the block before parsing it in place.
+  Result<bool> Next(ByteBuffer& text, std::vector<LineRef>& lines, size_t lines_min);
+
+ private:
+  struct Source;
+  explicit LineBlockReader(std::unique_ptr<Source> source);
+  std::unique_ptr<Source> source_;
+  std::string carry_;        // the start of a line cut by the end of the previous block
+  int64_t line_ = 1;         // the number of the line that starts carry_
+  bool skipping_ = false;    // inside a line already known to be too large
+  bool done_ = false;
+  Status error_;             // returned by the call after the one that met it
+};
 
 }  // namespace p4dp::ingest

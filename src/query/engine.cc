@@ -1,6 +1,7 @@
 #include "query/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -148,8 +149,22 @@ struct Scratch {
 
 class Evaluator {
  public:
-  Evaluator(const Cohort& cohort, const store::Index& index, const store::Catalog& catalog)
-      : cohort_(cohort), index_(index), catalog_(catalog) {
+  Evaluator(const Cohort& cohort, const store::Index& index, const store::Catalog& catalog,
+            const Perimeter& perimeter)
+      : cohort_(cohort), index_(index), catalog_(catalog), perimeter_(perimeter) {
+    if (perimeter.domains) {
+      restricts_domains_ = true;
+      domain_allowed_.fill(false);
+      for (domain::Domain d : *perimeter.domains) domain_allowed_[static_cast<size_t>(d)] = true;
+    }
+    clips_ = perimeter.from || perimeter.to;
+    from_ = perimeter.from.value_or(std::numeric_limits<Days>::min());
+    to_ = perimeter.to.value_or(std::numeric_limits<Days>::max());
+    // The entry's `between` within the period.
+    entry_from_ = cohort.entry.from;
+    if (perimeter.from) entry_from_ = std::max(entry_from_.value_or(from_), from_);
+    entry_to_ = cohort.entry.to;
+    if (perimeter.to) entry_to_ = std::min(entry_to_.value_or(to_), to_);
     entry_set_ = SetOf(KindsOf(cohort.entry.domain, cohort.entry.codeset), false);
     for (const Rule& rule : cohort.inclusion) rules_.push_back(Compile(rule.criterion));
     for (size_t set = 0; set < sets_.size(); ++set) {
@@ -158,14 +173,21 @@ class Evaluator {
   }
 
   // The patients that may have an entry event: those with one of the entry code set's codes
-  // (all patients when the entry has no code set).
+  // (all patients when the entry has no code set), of the perimeter's population.
   std::optional<std::vector<domain::PatientIndex>> EntryPatients() const {
-    if (cohort_.entry.codeset.empty()) return std::nullopt;
+    const store::PatientSet* population = perimeter_.population.get();
+    if (cohort_.entry.codeset.empty()) {
+      if (population == nullptr) return std::nullopt;
+      std::vector<domain::PatientIndex> all = population->ToVector();
+      std::erase_if(all, [&](domain::PatientIndex i) { return i >= index_.patient_count(); });
+      return all;
+    }
     const Mask& codes = code_masks_.at(cohort_.entry.codeset);
     store::PatientSet patients;
     for (uint32_t c = 0; c < codes.size(); ++c) {
       if (codes[c]) patients |= index_.PatientsWithCode(c);
     }
+    if (population != nullptr) patients &= *population;
     return patients.ToVector();
   }
 
@@ -292,7 +314,7 @@ class Evaluator {
   // The kinds of events that have the domain (if any) and a code of the code set (if any),
   // resolved once per kind (not per event).
   const KindSet* KindsOf(const std::optional<domain::Domain>& domain, const std::string& codeset) {
-    if (!domain && codeset.empty()) return nullptr;
+    if (!domain && codeset.empty() && !restricts_domains_) return nullptr;
     auto key = std::make_pair(domain ? static_cast<int>(*domain) : -1, codeset);
     auto it = kind_sets_.find(key);
     if (it != kind_sets_.end()) return &it->second;
@@ -303,6 +325,7 @@ class Evaluator {
     for (uint32_t k = 0; k < kinds.size(); ++k) {
       store::EventKind kind = kinds[k];
       if (domain && kind.domain != *domain) continue;
+      if (!domain_allowed_[static_cast<size_t>(kind.domain)]) continue;
       bool in = codes == nullptr;
       for (uint32_t c : kind.codes) in = in || (c < codes->size() && (*codes)[c]);
       set.mask[k] = in;
@@ -344,22 +367,32 @@ class Evaluator {
     const Entry& entry = cohort_.entry;
     if (ranges.empty()) return {};
     std::span<const Days> all = p.events.dates();  // sorted within each group
-    if (!entry.first && ranges.size() == 1 && !entry.from && !entry.to &&
+    if (!entry.first && ranges.size() == 1 && !entry_from_ && !entry_to_ &&
         entry.prior_observation_days <= 0) {
       return all.subspan(ranges[0].begin, ranges[0].end - ranges[0].begin);
     }
     if (entry.first) {
-      // The earliest event of the kinds wanted: the earliest first date of their groups.
+      // The earliest event of the kinds wanted: the earliest first date of their groups (the
+      // earliest visible one, from the period's start on).
       Days first = std::numeric_limits<Days>::max();
-      for (const Range& r : ranges) first = std::min(first, all[r.begin]);
+      if (clips_) {
+        for (const Range& r : ranges) {
+          auto begin = std::lower_bound(all.begin() + r.begin, all.begin() + r.end, from_);
+          if (begin != all.begin() + r.end) first = std::min(first, *begin);
+        }
+        // None from the period's start on, or the first one after its end.
+        if (first == std::numeric_limits<Days>::max() || first > to_) return {};
+      } else {
+        for (const Range& r : ranges) first = std::min(first, all[r.begin]);
+      }
       dates.push_back(first);
     } else {
       // Every occurrence: only the dates `between` can be candidates.
       for (const Range& r : ranges) {
         auto begin = all.begin() + r.begin;
         auto end = all.begin() + r.end;
-        if (entry.from) begin = std::lower_bound(begin, end, *entry.from);
-        if (entry.to) end = std::upper_bound(begin, end, *entry.to);
+        if (entry_from_) begin = std::lower_bound(begin, end, *entry_from_);
+        if (entry_to_) end = std::upper_bound(begin, end, *entry_to_);
         dates.insert(dates.end(), begin, end);
       }
       if (ranges.size() > 1) std::sort(dates.begin(), dates.end());
@@ -368,10 +401,10 @@ class Evaluator {
     std::vector<Period> periods;
     if (entry.prior_observation_days > 0) periods = Periods(p);
     std::erase_if(dates, [&](Days d) {
-      if (entry.from && d < *entry.from) return true;
-      if (entry.to && d > *entry.to) return true;
+      if (entry_from_ && d < *entry_from_) return true;
+      if (entry_to_ && d > *entry_to_) return true;
       return entry.prior_observation_days > 0 &&
-             !Observed(periods, d, entry.prior_observation_days);
+             !Observed(periods, d, entry.prior_observation_days, from_);
     });
     return dates;
   }
@@ -398,11 +431,12 @@ class Evaluator {
     return merged;
   }
 
-  // Registered without a break for at least `days` days up to and including `index`.
-  static bool Observed(const std::vector<Period>& periods, Days index, int32_t days) {
+  // Registered without a break for at least `days` days up to and including `index`,
+  // counting only the days from `from` on (the perimeter's period clips registrations).
+  static bool Observed(const std::vector<Period>& periods, Days index, int32_t days, Days from) {
     for (const Period& period : periods) {
       if (period.start <= index && index <= period.end) {
-        return static_cast<int64_t>(index) - period.start + 1 >= days;
+        return static_cast<int64_t>(index) - std::max(period.start, from) + 1 >= days;
       }
     }
     return false;
@@ -444,14 +478,22 @@ class Evaluator {
   }
 
   // Counts the events of the kinds wanted in the window (group by group, by binary search),
-  // or with a value filter the dates that pass it.
-  static bool HoldsEvents(const Node& node, const IndexPatient& p, Days index,
-                          const Prepared& prepared, Scratch& scratch) {
+  // or with a value filter the dates that pass it; the window is clipped to the period.
+  bool HoldsEvents(const Node& node, const IndexPatient& p, Days index, const Prepared& prepared,
+                   Scratch& scratch) const {
     const EventsCriterion& ec = node.criterion->events;
     const std::vector<Range>& ranges = prepared.ranges[node.set];
+    const bool clips = clips_;
+    const Days from = from_, to = to_;
     auto count_in = [&](auto begin, auto end) -> int64_t {
-      if (ec.window_start) begin = std::lower_bound(begin, end, index + *ec.window_start);
-      if (ec.window_end) end = std::upper_bound(begin, end, index + *ec.window_end);
+      if (ec.window_start || clips) {
+        begin = std::lower_bound(begin, end,
+                                 ec.window_start ? std::max(index + *ec.window_start, from) : from);
+      }
+      if (ec.window_end || clips) {
+        end =
+            std::upper_bound(begin, end, ec.window_end ? std::min(index + *ec.window_end, to) : to);
+      }
       return end - begin;
     };
     if (ec.value.empty()) {
@@ -502,6 +544,19 @@ class Evaluator {
   const Cohort& cohort_;
   const store::Index& index_;
   const store::Catalog& catalog_;
+  const Perimeter& perimeter_;
+  // The perimeter resolved: allowed domains, the period (clips_: some bound), and the
+  // entry's `between` within it.
+  std::array<bool, domain::kDomainCount> domain_allowed_ = FilledTrue();
+  bool restricts_domains_ = false;
+  bool clips_ = false;
+  Days from_ = 0, to_ = 0;
+  std::optional<Days> entry_from_, entry_to_;
+  static std::array<bool, domain::kDomainCount> FilledTrue() {
+    std::array<bool, domain::kDomainCount> a;
+    a.fill(true);
+    return a;
+  }
   std::map<std::string, Mask> code_masks_;
   std::map<std::pair<int, std::string>, KindSet> kind_sets_;
   // The kind sets read: by the entry, and by events criteria (each once, nullptr: any kind).
@@ -527,7 +582,7 @@ class Evaluator {
 CohortResult RunCohort(const Cohort& cohort, const store::Index& index,
                        const store::Catalog& catalog, const RunOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  Evaluator evaluator(cohort, index, catalog);
+  Evaluator evaluator(cohort, index, catalog, options.perimeter);
   // Only the patients with a code of the entry's code set can have an entry event.
   const std::optional<std::vector<domain::PatientIndex>> selected = evaluator.EntryPatients();
   const size_t rules = cohort.inclusion.size();
@@ -589,7 +644,7 @@ CohortResult RunCohort(const Cohort& cohort, const store::Index& index,
       if (reached < 0) continue;
       for (int k = 0; k <= reached; ++k) ++part.rows[static_cast<size_t>(k)];
       if (options.with_members && static_cast<size_t>(reached) == rules) {
-        part.members.push_back({p.key, index_date});
+        part.members.push_back({p.key, index_date, index_at(i)});
       }
     }
   };
@@ -615,6 +670,12 @@ CohortResult RunCohort(const Cohort& cohort, const store::Index& index,
   result.milliseconds =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+store::PatientSet PopulationOf(const CohortResult& result) {
+  store::PatientSet set;
+  for (const CohortMember& m : result.members) set.Add(m.patient);
+  return set;
 }
 
 std::string ShownCount(int64_t count, int64_t min_cell) {

@@ -344,7 +344,11 @@ Result<SegmentInfo> WriteSegment(FileSystem& fs, const std::string& path, uint64
     keys[i].index = i;
   }
   std::sort(keys.begin(), keys.end(), [&](const SortKey& a, const SortKey& b) {
-    if (a.patient != b.patient) return a.patient < b.patient;
+    // Word by word (keys are hashes: the first word nearly always decides), not through
+    // std::array's operators, which call memcmp twice.
+    for (size_t w = 0; w < 4; ++w) {
+      if (a.patient[w] != b.patient[w]) return a.patient[w] < b.patient[w];
+    }
     if (a.date != b.date) return a.date < b.date;
     // Same patient and date: the rest of EventBefore's order.
     const EventRecord& ea = batch.events[a.index];

@@ -471,12 +471,33 @@ bool TrendSignificant(const Model& m, double threshold, std::vector<double>& cri
   return CoefficientPValue(fit, 1, m.summary_dispersion) < threshold;
 }
 
+// Whether the fit of the baseline without trend (unweighted, as FitFlexible starts it)
+// converges.
+Result<bool> NoTrendFitConverges(bool factors, FlexibleScratch& scratch) {
+  Model& m = scratch.model;
+  FlexibleDesign(scratch.data, false, factors, m.design);
+  P4DP_TRY(FitPoissonGlm(m.design, scratch.data.response, {}, scratch.glm, m.fit));
+  return m.fit.converged;
+}
+
 Result<Evaluation> FlexibleAt(const SeriesView& series, int k, const FarringtonFlexibleOptions& o,
                               const FlexibleQuantiles& q, FlexibleScratch& scratch) {
   P4DP_TRY(FlexibleBaseline(series, k, o, scratch));
   const FlexibleData& d = scratch.data;
   const Model& m = scratch.model;
   const bool factors = o.no_periods != 1;
+  // Checked before the fits rather than after: the only error it gives (a limit54 window
+  // reaching before the series) is the one the evaluation would end with, since the fits do
+  // not fail on a baseline of counts.
+  const double enough = P4DP_TRY(EnoughCases("farrington-flexible", series, k, o.limit54));
+  // Where the limit54 rule is not met (most periods of a sparse series), R reports NA for the
+  // expected value and the bound, and no alarm, whatever the fits give, unless no fit
+  // converges (expected 0). The fit without trend converging is enough to know that some fit
+  // does, wherever the evaluation below would end (with the trend kept, dropped, or the fit
+  // with trend not converging): the other fits are then skipped.
+  if (enough != 1 && P4DP_TRY(NoTrendFitConverges(factors, scratch))) {
+    return Evaluation{.expected = kNA, .upper = kNA, .alarm = false};
+  }
   Evaluation e{.expected = 0, .upper = kNA, .alarm = false};
   // R leaves expected at 0 and the bound and alarm NA when no fit converges.
   if (!P4DP_TRY(FitFlexible(o.trend, factors, o, scratch))) return e;
@@ -494,7 +515,6 @@ Result<Evaluation> FlexibleAt(const SeriesView& series, int k, const FarringtonF
   // standard error comes from summary()'s dispersion.
   const Prediction pred = Predict(m.fit, scratch.x0, m.summary_dispersion);
   const double upper = FlexibleThreshold(pred, m.phi, o, q);
-  const double enough = P4DP_TRY(EnoughCases("farrington-flexible", series, k, o.limit54));
   const double observed = CountAt(series, k);
   const double fit = o.threshold_method == ThresholdMethod::kDelta ? pred.fit : pred.eta;
   if (enough == 1) {

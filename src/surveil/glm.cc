@@ -301,25 +301,12 @@ void TakeAllColumns(const Design& x, GlmWorkspace& ws, LinearFit& fit) {
   }
 }
 
-}  // namespace
-
-Result<LinearFit> FitPoissonGlm(const Design& x, std::span<const double> y,
-                                std::span<const double> prior_weights) {
-  GlmWorkspace workspace;
-  LinearFit fit;
-  P4DP_TRY(FitPoissonGlm(x, y, prior_weights, workspace, fit));
-  return fit;
-}
-
-Status FitPoissonGlm(const Design& x, std::span<const double> y,
-                     std::span<const double> prior_weights, GlmWorkspace& ws, LinearFit& fit) {
-  P4DP_ASSERT(static_cast<size_t>(x.rows) == y.size());
-  P4DP_ASSERT(prior_weights.empty() || prior_weights.size() == y.size());
-  const int n = x.rows;
-  const int p = x.cols;
-  const auto un = static_cast<size_t>(n);
-  ws.weights.assign(un, 1.0);
-  for (size_t i = 0; i < un; ++i) {
+// Checks the responses and prior weights and fills ws.weights (all 1 when `prior_weights` is
+// empty).
+Status TakeWeights(std::span<const double> y, std::span<const double> prior_weights,
+                   GlmWorkspace& ws) {
+  ws.weights.assign(y.size(), 1.0);
+  for (size_t i = 0; i < y.size(); ++i) {
     if (!(y[i] >= 0) || !std::isfinite(y[i])) {
       return Status::InvalidArgument("Poisson GLM: a response is negative or not finite");
     }
@@ -328,7 +315,13 @@ Status FitPoissonGlm(const Design& x, std::span<const double> y,
       return Status::InvalidArgument("Poisson GLM: a weight is not a positive number");
     }
   }
-  // poisson()$initialize: mustart = y + 0.1.
+  return Status::Ok();
+}
+
+// poisson()$initialize, mustart = y + 0.1: the start of every fit, into ws.eta, ws.mu and
+// ws.log_y. Returns the deviance of the start.
+double StartFit(std::span<const double> y, GlmWorkspace& ws) {
+  const size_t un = y.size();
   ws.eta.resize(un);
   ws.mu.resize(un);
   ws.log_y.resize(un);
@@ -338,7 +331,17 @@ Status FitPoissonGlm(const Design& x, std::span<const double> y,
     ws.eta[i] = c.eta;
     ws.mu[i] = c.mu;
   }
-  double deviance_old = PoissonDeviance(y, ws.log_y, ws.eta, ws.mu, ws.weights);
+  return PoissonDeviance(y, ws.log_y, ws.eta, ws.mu, ws.weights);
+}
+
+// The general fit: each IRLS step solves its weighted least squares by a Householder QR of
+// every column (Eigen's rank-revealing path when a column is aliased). ws.weights must hold
+// the prior weights (TakeWeights).
+Status FitByQr(const Design& x, std::span<const double> y, GlmWorkspace& ws, LinearFit& fit) {
+  const int n = x.rows;
+  const int p = x.cols;
+  const auto un = static_cast<size_t>(n);
+  double deviance_old = StartFit(y, ws);
   ws.w.resize(un);
   ws.z.resize(un);
   ws.a.resize(un * static_cast<size_t>(p));
@@ -422,6 +425,302 @@ Status FitPoissonGlm(const Design& x, std::span<const double> y,
   fit.dispersion =
       fit.df_residual > 0 ? pearson / fit.df_residual : std::numeric_limits<double>::quiet_NaN();
   return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// The detectors' usual design, an intercept and at most one more column (Farrington's trend):
+// the same IRLS steps as glm.fit, with each step's weighted least squares solved from its
+// normal equations in closed form instead of a QR. The second column is centred (on a whole
+// number in the middle of its range) for the solve, which changes nothing but the rounding;
+// after the first step, whose start is not linear in the coefficients, a step is the Newton
+// update b + (X'WX)^-1 X'(y - mu), algebraically glm.fit's (X'WX)^-1 X'Wz, and its sums take
+// one pass over the rows. The deviance is sum(w y log y) - sum(w y log mu) - sum(w y) +
+// sum(w mu), whose first and third terms are fixed for a fit.
+
+// Above this fraction of leverage, or below this ratio of what is left of the second column
+// after the intercept to its whole length (weighted sums of squares: R's rank rule aliases it
+// below 1e-22), the closed form hands the fit to the QR path: its rounding could no longer be
+// trusted to stay far below the tolerance of the comparisons with R.
+// The same when the fitted values span more than e^15 (a steep trend through an outlier, or a
+// baseline whose only cases are at one end, which has no finite MLE): the fitted values far
+// from the cases then hang on the last digits of the slope, where the QR's rounding is R's.
+constexpr double kInterceptDesignLeverageMax = 0.9;
+constexpr double kInterceptDesignLeftMin = 1e-6;
+constexpr double kInterceptDesignEtaRangeMax = 15;
+// Chains of e^b products (see FitInterceptDesign): at most this many after an exp(), and only
+// where every linear predictor lies in this range.
+constexpr int kExpChainMax = 7;
+constexpr double kExpChainEtaMin = -30;
+constexpr double kExpChainEtaMax = 700;
+
+// Whether `x` is a column of ones followed by at most one more column, with no more columns
+// than rows.
+bool IsInterceptDesign(const Design& x) {
+  if (x.cols < 1 || x.cols > 2 || x.rows < x.cols) return false;
+  for (int i = 0; i < x.rows; ++i) {
+    if (x.values[static_cast<size_t>(i)] != 1.0) return false;
+  }
+  return true;
+}
+
+// The weighted normal equations' matrix X'WX of one step over the columns (1, s).
+struct NormalMatrix {
+  double s0 = 0;  // sum(W)
+  double s1 = 0;  // sum(W s)
+  double s2 = 0;  // sum(W s^2)
+};
+
+// Solves X'WX d = rhs: false when the second column is too close to aliased (see above).
+// `centre` is what was taken off the second column, for the rank test on the original one.
+bool SolveNormal(const NormalMatrix& h, bool trend, double centre, double rhs0, double rhs1,
+                 double& d0, double& d1) {
+  if (!trend) {
+    d0 = rhs0 / h.s0;
+    d1 = 0;
+    return true;
+  }
+  const double ratio = h.s1 / h.s0;
+  const double left = h.s2 - ratio * h.s1;
+  const double length = h.s2 + centre * (2 * h.s1 + centre * h.s0);
+  if (!(left > kInterceptDesignLeftMin * length)) return false;
+  d1 = (rhs1 - ratio * rhs0) / left;
+  d0 = (rhs0 - h.s1 * d1) / h.s0;
+  return true;
+}
+
+// An intercept design's fit between two steps: the centred second column, the sums of the
+// data, the coefficients over the centred columns, and the normal equations at the current mu.
+struct InterceptFit {
+  bool trend = false;
+  double centre = 0;
+  double span = 0;               // of the second column
+  double s_low = 0, s_high = 0;  // of the centred one
+  double sum_y = 0, sum_ys = 0, sum_y_log_y = 0, weight_sum = 0;
+  double a = 0, b = 0;
+  double same_mu = 0, same_mu_last = 0;  // without trend: mu after this step and the one before
+  NormalMatrix h;                        // at the current mu
+  NormalMatrix last;                     // of the last step (the working weights R keeps)
+};
+
+// Centres the second column of `x` (if any) into ws.centred. False if it is not finite.
+bool CentreSecondColumn(const Design& x, GlmWorkspace& ws, InterceptFit& f) {
+  const auto un = static_cast<size_t>(x.rows);
+  ws.centred.assign(un, 0.0);
+  if (!f.trend) return true;
+  const double* column = x.values.data() + un;
+  const auto [low, high] = std::minmax_element(column, column + un);
+  f.centre = std::floor((*low + *high) / 2);
+  f.span = *high - *low;
+  f.s_low = *low - f.centre;
+  f.s_high = *high - f.centre;
+  if (!std::isfinite(f.centre) || !std::isfinite(f.span)) return false;
+  for (size_t i = 0; i < un; ++i) ws.centred[i] = column[i] - f.centre;
+  return true;
+}
+
+// The sums of the data and the first step's normal equations from the start of StartFit
+// (eta is not a + b s there), whose right-hand side X'Wz goes to rhs0 and rhs1.
+void FirstStepSums(std::span<const double> y, const GlmWorkspace& ws, InterceptFit& f, double& rhs0,
+                   double& rhs1) {
+  const double* s = ws.centred.data();
+  const double* pw = ws.weights.data();
+  f.h = NormalMatrix{};
+  rhs0 = rhs1 = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double wy = pw[i] * y[i];
+    f.weight_sum += pw[i];
+    f.sum_y += wy;
+    f.sum_ys += wy * s[i];
+    f.sum_y_log_y += wy * ws.log_y[i];
+    const double w = pw[i] * ws.mu[i];
+    f.h.s0 += w;
+    f.h.s1 += w * s[i];
+    f.h.s2 += w * s[i] * s[i];
+    const double wz = w * ws.eta[i] + pw[i] * (y[i] - ws.mu[i]);
+    rhs0 += wz;
+    rhs1 += wz * s[i];
+  }
+}
+
+// mu = exp(a + b s) of every row into ws.mu, and the normal equations there into f.h.
+// Returns sum(w y log mu); `finite` false if a mu is not finite. Where no mu can reach the
+// DBL_EPSILON floor or overflow, a row one period after the row before takes its mu times e^b
+// instead of an exp() (a few ulps apart at most: exp() anchors every kExpChainMax rows).
+double TrendPass(std::span<const double> y, GlmWorkspace& ws, InterceptFit& f, bool& finite) {
+  const double* s = ws.centred.data();
+  const double* pw = ws.weights.data();
+  const double log_epsilon = std::log(DBL_EPSILON);
+  const double a = f.a, b = f.b;
+  const double eta_low = a + std::min(b * f.s_low, b * f.s_high);
+  const double eta_high = a + std::max(b * f.s_low, b * f.s_high);
+  const bool chain = eta_low > kExpChainEtaMin && eta_high < kExpChainEtaMax;
+  const double step = chain ? std::exp(b) : 0;
+  int chained = 0;
+  NormalMatrix h;
+  double sum_y_log_mu = 0;
+  finite = true;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double eta = a + b * s[i];
+    double mu = 0;
+    if (chain && i > 0 && s[i] == s[i - 1] + 1 && chained < kExpChainMax) {
+      mu = ws.mu[i - 1] * step;
+      ++chained;
+    } else {
+      mu = LogLinkInverse(eta);
+      chained = 0;
+    }
+    ws.mu[i] = mu;
+    finite = finite && std::isfinite(mu);
+    const double w = pw[i] * mu;
+    h.s0 += w;
+    h.s1 += w * s[i];
+    h.s2 += w * s[i] * s[i];
+    sum_y_log_mu += pw[i] * y[i] * (mu == DBL_EPSILON ? log_epsilon : eta);
+  }
+  f.h = h;
+  return sum_y_log_mu;
+}
+
+// The IRLS steps from the first one's right-hand side, until the deviance settles or
+// kGlmIterationsMax steps (fit.converged and fit.iterations as glm.fit reports them). False
+// when a step's normal equations are too close to singular for the closed form.
+Result<bool> IterateInterceptFit(std::span<const double> y, double deviance_old, double rhs0,
+                                 double rhs1, GlmWorkspace& ws, InterceptFit& f, LinearFit& fit) {
+  const double log_epsilon = std::log(DBL_EPSILON);
+  ws.mu_last.resize(y.size());
+  fit.converged = false;
+  for (fit.iterations = 1; fit.iterations <= kGlmIterationsMax; ++fit.iterations) {
+    const bool first = fit.iterations == 1;
+    if (!first) {
+      rhs0 = f.sum_y - f.h.s0;
+      rhs1 = f.sum_ys - f.h.s1;
+    }
+    double d0 = 0, d1 = 0;
+    if (!SolveNormal(f.h, f.trend, f.centre, rhs0, rhs1, d0, d1)) return false;
+    f.a = first ? d0 : f.a + d0;
+    f.b = first ? d1 : f.b + d1;
+    f.last = f.h;
+    double sum_y_log_mu = 0;
+    bool finite = true;
+    if (f.trend) {
+      ws.mu.swap(ws.mu_last);
+      sum_y_log_mu = TrendPass(y, ws, f, finite);
+    } else {
+      // Without trend every row has the same mu after the first step: no pass over the rows.
+      if (first) ws.mu.swap(ws.mu_last);
+      f.same_mu_last = f.same_mu;
+      f.same_mu = LogLinkInverse(f.a);
+      finite = std::isfinite(f.same_mu);
+      f.h = NormalMatrix{.s0 = f.weight_sum * f.same_mu};
+      sum_y_log_mu = f.sum_y * (f.same_mu == DBL_EPSILON ? log_epsilon : f.a);
+    }
+    const double deviance = 2 * (f.sum_y_log_y - sum_y_log_mu - f.sum_y + f.h.s0);
+    if (!std::isfinite(deviance) || !finite) {
+      return Status::InvalidArgument("Poisson GLM: the fit diverged (deviance not finite)");
+    }
+    if (std::abs(deviance - deviance_old) / (std::abs(deviance) + 0.1) < kGlmEpsilon) {
+      fit.converged = true;
+      break;
+    }
+    deviance_old = deviance;
+  }
+  if (!fit.converged) fit.iterations = kGlmIterationsMax;
+  if (!f.trend) {
+    std::fill(ws.mu.begin(), ws.mu.end(), f.same_mu);
+    // After the first step, the last one's weights came from the same mu of the step before.
+    if (fit.iterations > 1) std::fill(ws.mu_last.begin(), ws.mu_last.end(), f.same_mu_last);
+  }
+  return true;
+}
+
+// Fills the rest of `fit` from the last step: (X'WX)^-1 with its working weights, the
+// leverages, the dispersion, the coefficients and covariance back on the original columns.
+// False when a leverage is above kInterceptDesignLeverageMax.
+bool TakeInterceptFit(std::span<const double> y, const GlmWorkspace& ws, const InterceptFit& f,
+                      LinearFit& fit) {
+  const double* s = ws.centred.data();
+  const double* pw = ws.weights.data();
+  double c00 = 1 / f.last.s0, c01 = 0, c11 = 0;
+  if (f.trend) {
+    const double ratio = f.last.s1 / f.last.s0;
+    c11 = 1 / (f.last.s2 - ratio * f.last.s1);
+    c01 = -ratio * c11;
+    c00 += ratio * ratio * c11;
+  }
+  const size_t un = y.size();
+  fit.hat.resize(un);
+  fit.fitted.resize(un);
+  double pearson = 0;
+  for (size_t i = 0; i < un; ++i) {
+    const double w = pw[i] * ws.mu_last[i];
+    fit.hat[i] = w * (c00 + s[i] * (2 * c01 + s[i] * c11));
+    if (!(fit.hat[i] <= kInterceptDesignLeverageMax)) return false;
+    const double residual = (y[i] - ws.mu[i]) / ws.mu[i];
+    pearson += w * residual * residual;
+    fit.fitted[i] = ws.mu[i];
+  }
+  const int p = f.trend ? 2 : 1;
+  const auto up = static_cast<size_t>(p);
+  fit.rank = p;
+  fit.aliased.assign(up, false);
+  fit.coefficients.assign(up, f.a);
+  fit.cov_unscaled.assign(up * up, c00);
+  if (f.trend) {
+    // Back to the original second column: intercept a - centre b.
+    fit.coefficients = {f.a - f.centre * f.b, f.b};
+    const double cov01 = c01 - f.centre * c11;
+    fit.cov_unscaled = {c00 - f.centre * (2 * c01 - f.centre * c11), cov01, cov01, c11};
+  }
+  fit.df_residual = static_cast<int>(un) - p;
+  fit.dispersion =
+      fit.df_residual > 0 ? pearson / fit.df_residual : std::numeric_limits<double>::quiet_NaN();
+  return true;
+}
+
+// The fit of an intercept design (IsInterceptDesign), into `fit`. ws.weights must hold the
+// prior weights. False, with nothing to read, when the closed form hands the fit to FitByQr.
+Result<bool> FitInterceptDesign(const Design& x, std::span<const double> y, GlmWorkspace& ws,
+                                LinearFit& fit) {
+  InterceptFit f;
+  f.trend = x.cols == 2;
+  const double deviance_start = StartFit(y, ws);
+  if (!CentreSecondColumn(x, ws, f)) return false;
+  double rhs0 = 0, rhs1 = 0;
+  FirstStepSums(y, ws, f, rhs0, rhs1);
+  if (!P4DP_TRY(IterateInterceptFit(y, deviance_start, rhs0, rhs1, ws, f, fit))) return false;
+  if (!(std::abs(f.b) * f.span <= kInterceptDesignEtaRangeMax)) return false;
+  return TakeInterceptFit(y, ws, f, fit);
+}
+
+}  // namespace
+
+Status FitPoissonGlm(const Design& x, std::span<const double> y,
+                     std::span<const double> prior_weights, GlmWorkspace& ws, LinearFit& fit) {
+  P4DP_ASSERT(static_cast<size_t>(x.rows) == y.size());
+  P4DP_ASSERT(prior_weights.empty() || prior_weights.size() == y.size());
+  P4DP_TRY(TakeWeights(y, prior_weights, ws));
+  if (IsInterceptDesign(x)) {
+    const bool done = P4DP_TRY(FitInterceptDesign(x, y, ws, fit));
+    if (done) return Status::Ok();
+  }
+  return FitByQr(x, y, ws, fit);
+}
+
+Result<LinearFit> FitPoissonGlm(const Design& x, std::span<const double> y,
+                                std::span<const double> prior_weights) {
+  GlmWorkspace workspace;
+  LinearFit fit;
+  P4DP_TRY(FitPoissonGlm(x, y, prior_weights, workspace, fit));
+  return fit;
+}
+
+Status FitPoissonGlmByQrForTesting(const Design& x, std::span<const double> y,
+                                   std::span<const double> prior_weights, GlmWorkspace& ws,
+                                   LinearFit& fit) {
+  P4DP_ASSERT(static_cast<size_t>(x.rows) == y.size());
+  P4DP_ASSERT(prior_weights.empty() || prior_weights.size() == y.size());
+  P4DP_TRY(TakeWeights(y, prior_weights, ws));
+  return FitByQr(x, y, ws, fit);
 }
 
 Result<LinearFit> FitOls(const Design& x, std::span<const double> y) {

@@ -61,6 +61,7 @@ Result<LinearFit> FitPoissonGlm(const Design& x, std::span<const double> y,
 // than every one before it. One per thread; what it holds between calls means nothing.
 struct GlmWorkspace {
   std::vector<double> weights, eta, mu, log_y, w, z, a, norms, tau, coefficients, r_inverse;
+  std::vector<double> centred, mu_last;
 };
 
 // The same fit, written into `fit` (whose storage is reused) with the scratch space of
@@ -69,6 +70,13 @@ struct GlmWorkspace {
 Status FitPoissonGlm(const Design& x, std::span<const double> y,
                      std::span<const double> prior_weights, GlmWorkspace& workspace,
                      LinearFit& fit);
+
+// The same fit by the general path only (a Householder QR of the weighted design at every
+// step), which the function above skips for a design of an intercept and at most one more
+// column: tests compare the two.
+Status FitPoissonGlmByQrForTesting(const Design& x, std::span<const double> y,
+                                   std::span<const double> prior_weights, GlmWorkspace& workspace,
+                                   LinearFit& fit);
 
 // lm(y ~ x - 1) (the design carries its own intercept column).
 Result<LinearFit> FitOls(const Design& x, std::span<const double> y);

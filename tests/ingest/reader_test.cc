@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -213,6 +214,94 @@ TEST_F(ReaderTest, TooLargeLineIsFlaggedAndTheRestIsRead) {
   ASSERT_EQ(records.size(), 1u);
   EXPECT_FALSE(records[0].too_large);
   EXPECT_EQ(records[0].json.size(), kResourceBytesMax);
+}
+
+// The ingest pipeline reads NDJSON through LineBlockReader: it must give exactly the lines,
+// numbers, flags and errors of ReadRecords, whatever the block size.
+std::vector<Record> ReadInBlocks(const std::string& file, size_t lines_min, Status* status) {
+  std::vector<Record> records;
+  auto reader = LineBlockReader::Open(file);
+  if (!reader.ok()) {
+    *status = reader.status();
+    return records;
+  }
+  ByteBuffer text;
+  std::vector<LineRef> lines;
+  *status = Status::Ok();
+  bool short_block_seen = false;
+  for (;;) {
+    text.append("stale text the reader must replace");
+    Result<bool> more = (*reader)->Next(text, lines, lines_min);
+    if (!more.ok()) {
+      *status = more.status();
+      break;
+    }
+    if (!*more) {
+      EXPECT_TRUE(lines.empty());
+      EXPECT_EQ(text.size(), 0u);
+      break;
+    }
+    // Only the last block (or the one before an error) may hold fewer lines than asked.
+    EXPECT_FALSE(short_block_seen) << "a block of fewer than lines_min lines was not the last";
+    short_block_seen = lines.size() < lines_min;
+    for (const LineRef& l : lines) {
+      EXPECT_LE(l.offset + l.size, text.size());
+      records.push_back({std::string(text.view().substr(l.offset, l.size)), file, l.line, -1, "",
+                         l.too_large});
+    }
+  }
+  return records;
+}
+
+TEST_F(ReaderTest, LineBlocksGiveTheSameLinesAsReadRecords) {
+  unsigned seed = static_cast<unsigned>(::testing::UnitTest::GetInstance()->random_seed());
+  std::srand(seed);
+  std::string mixed;
+  for (int i = 0; i < 20000; ++i) {
+    int kind = std::rand() % 20;
+    if (kind == 0) {
+      mixed += "\n";
+    } else if (kind == 1) {
+      mixed += "  \r\n";
+    } else {
+      mixed += "{\"id\":\"" + std::to_string(i) + "\",\"pad\":\"" +
+               std::string(static_cast<size_t>(std::rand() % 3000), 'p') + "\"}";
+      mixed += kind == 2 ? "\r\n" : "\n";
+    }
+  }
+  mixed += "{\"id\":\"no final newline\"}";
+  // Longer than the limit by more than one read, so that its bytes are dropped as they come.
+  std::string big = "{\"pad\":\"" + std::string(kResourceBytesMax + 700000, 'x') + "\"}";
+  std::string with_big = "{\"id\":\"first\"}\n" + big + "\r\n{\"id\":\"last\"}\n" + big;
+  std::string zst = Zstd({mixed});
+  std::vector<std::string> files = {
+      Write("three.ndjson", kNdjson),
+      Write("mixed.ndjson", mixed),
+      Write("mixed.ndjson.zst", Zstd({mixed.substr(0, 100000), mixed.substr(100000)})),
+      WriteGz("mixed.ndjson.gz", {mixed}),
+      Write("big.ndjson", with_big),
+      Write("big.ndjson.zst", Zstd({with_big})),
+      Write("empty.ndjson", ""),
+      Write("truncated.ndjson.zst", zst.substr(0, zst.size() / 2)),
+  };
+  for (const std::string& file : files) {
+    Status expected_status;
+    std::vector<Record> expected = Read(file, &expected_status);
+    for (size_t lines_min : {size_t{1}, size_t{7}, size_t{1024}}) {
+      SCOPED_TRACE(file + " lines_min " + std::to_string(lines_min) + " seed " +
+                   std::to_string(seed));
+      Status status;
+      std::vector<Record> got = ReadInBlocks(file, lines_min, &status);
+      EXPECT_EQ(status.code(), expected_status.code()) << status.ToString();
+      EXPECT_EQ(status.message(), expected_status.message());
+      ASSERT_EQ(got.size(), expected.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i].json, expected[i].json) << "record " << i;
+        ASSERT_EQ(got[i].line, expected[i].line) << "record " << i;
+        ASSERT_EQ(got[i].too_large, expected[i].too_large) << "record " << i;
+      }
+    }
+  }
 }
 
 TEST_F(ReaderTest, BundleEntriesWithFullUrl) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -116,12 +117,13 @@ class EngineTest : public ::testing::Test {
 
   // Runs the cohort on index_ (built by Apply: every patient read through its group table)
   // and checks that the loaded copy (read through posting lists) gives the same result.
-  CohortResult Run(const std::string& json, bool members = false) {
+  CohortResult Run(const std::string& json, bool members = false, Perimeter perimeter = {}) {
     auto cohort = ParseCohort(json);
     EXPECT_TRUE(cohort.ok()) << cohort.status().ToString();
     RunOptions options;
     options.with_members = members;
     options.threads = 2;
+    options.perimeter = std::move(perimeter);
     CohortResult result = RunCohort(*cohort, index_, *catalog_, options);
     ExpectSame(RunCohort(*cohort, loaded_, *catalog_, options), result, json);
     return result;
@@ -141,7 +143,17 @@ class EngineTest : public ::testing::Test {
     }
   }
 
-  int64_t Count(const std::string& json) { return Run(json).count; }
+  int64_t Count(const std::string& json, Perimeter perimeter = {}) {
+    return Run(json, false, std::move(perimeter)).count;
+  }
+
+  // The PatientIndex of patient n (the same in index_ and loaded_: both applied batch_).
+  domain::PatientIndex IndexOf(uint8_t n) const {
+    auto i = index_.Find(Key(n));
+    EXPECT_TRUE(i.has_value());
+    EXPECT_EQ(loaded_.Find(Key(n)), i);
+    return i.value_or(0);
+  }
 
   std::unique_ptr<store::Catalog> catalog_;
   store::Batch batch_;
@@ -383,6 +395,229 @@ TEST_F(EngineTest, PostingListsAndGroupTablesGiveTheSameAnswers) {
     EXPECT_FALSE(loaded.InPostings(*loaded.Find(Key(static_cast<uint8_t>(n)))));
   EXPECT_TRUE(loaded.InPostings(*loaded.Find(Key(100))));
   for (const std::string& json : cohorts) ExpectSame(run(loaded, json), run(applied, json), json);
+}
+
+// Perimeters (every test runs on index_, read through group tables, and on loaded_, read
+// through posting lists: Run compares them).
+Perimeter Domains(std::vector<Domain> domains) {
+  Perimeter p;
+  p.domains = std::move(domains);
+  return p;
+}
+
+Perimeter Period(std::optional<Days> from, std::optional<Days> to) {
+  Perimeter p;
+  p.from = from;
+  p.to = to;
+  return p;
+}
+
+TEST_F(EngineTest, PerimeterDomainsHideOtherDomainsEvents) {
+  // T2D in any domain: patients 1, 2, 5 (conditions). Seen from a drug-only project: nobody.
+  const std::string t2d_any = With(R"("entry": {"codeset": "t2d"})");
+  EXPECT_EQ(Count(t2d_any), 3);
+  EXPECT_EQ(Count(t2d_any, Domains({Domain::kDrug})), 0);
+  EXPECT_EQ(Count(t2d_any, Domains({Domain::kCondition})), 3);
+  EXPECT_EQ(Count(t2d_any, Domains({})), 0) << "no domain allowed: nothing visible";
+  // Any event at all: the four patients with events; drugs only: 1 (metformin) and 2
+  // (insulin); measurements only: 1.
+  EXPECT_EQ(Count(R"({"entry": {}})"), 4);
+  EXPECT_EQ(Count(R"({"entry": {}})", Domains({Domain::kDrug})), 2);
+  EXPECT_EQ(Count(R"({"entry": {}})", Domains({Domain::kMeasurement})), 1);
+  // A rule reading another domain: "no insulin in the year before" excludes patient 2,
+  // unless drugs are outside the perimeter (then nobody has insulin: absence holds).
+  const std::string no_insulin = With(R"("entry": {"domain": "condition", "codeset": "t2d"},
+              "inclusion": [{"events": {"codeset": "ins", "window": [-365, -1],
+                             "at_most": 0}}])");
+  EXPECT_EQ(Count(no_insulin), 2);
+  EXPECT_EQ(Count(no_insulin, Domains({Domain::kCondition, Domain::kDrug})), 2);
+  EXPECT_EQ(Count(no_insulin, Domains({Domain::kCondition, Domain::kMeasurement})), 3);
+  // An events criterion without domain or code set counts only visible events: patient 1 has
+  // 6 events (2 conditions, 2 drugs, 2 measurements), 4 without measurements.
+  const std::string six = With(R"("entry": {"domain": "condition", "codeset": "t2d"},
+                                  "inclusion": [{"events": {"at_least": 6}}])");
+  EXPECT_EQ(Count(six), 1);
+  EXPECT_EQ(Count(six, Domains({Domain::kCondition, Domain::kDrug})), 0);
+  const std::string four = With(R"("entry": {"domain": "condition", "codeset": "t2d"},
+                                   "inclusion": [{"events": {"at_least": 4}}])");
+  EXPECT_EQ(Count(four, Domains({Domain::kCondition, Domain::kDrug})), 1);
+}
+
+TEST_F(EngineTest, PerimeterPeriodHidesEventsOutsideIt) {
+  // First T2D from 2021 on: patient 1's first visible T2D is 2021-01-05 (2020-03-10 is
+  // before the period), patient 2's only one (2020-03-01) is invisible, patient 5's is
+  // 2023-07-07. Without a perimeter, the first occurrence over all data is in 2020 for
+  // patient 1, so `between` 2021 keeps only patient 5.
+  const std::string first_t2d = With(R"("entry": {"codeset": "t2d"})");
+  CohortResult r = Run(first_t2d, true, Period(D(2021, 1, 1), std::nullopt));
+  EXPECT_EQ(r.count, 2);
+  ASSERT_EQ(r.members.size(), 2u);
+  EXPECT_EQ(r.members[0].key, Key(1));
+  EXPECT_EQ(r.members[0].index_date, D(2021, 1, 5));
+  EXPECT_EQ(Count(With(R"("entry": {"codeset": "t2d", "between": ["2021-01-01", "2030-01-01"]})")),
+            1);
+  // Up to 2020-12-31: patients 1 and 2; up to 2020-03-09: patient 2 only.
+  EXPECT_EQ(Count(first_t2d, Period(std::nullopt, D(2020, 12, 31))), 2);
+  EXPECT_EQ(Count(first_t2d, Period(std::nullopt, D(2020, 3, 9))), 1);
+  EXPECT_EQ(Count(first_t2d, Period(D(2020, 3, 2), D(2020, 3, 9))), 0);
+  // `between` and the period both apply.
+  EXPECT_EQ(Count(With(R"("entry": {"codeset": "t2d", "occurrence": "all",
+                                    "between": ["2020-01-01", "2020-12-31"]})"),
+                  Period(D(2020, 3, 5), std::nullopt)),
+            1);
+  // Rules count only visible events: two metformin events (2020-03-20, 2020-09-01), one
+  // visible up to 2020-06-30.
+  const std::string two_met = With(R"("entry": {"domain": "condition", "codeset": "t2d"},
+                                      "inclusion": [{"events": {"codeset": "met",
+                                                     "at_least": 2}}])");
+  EXPECT_EQ(Count(two_met), 1);
+  EXPECT_EQ(Count(two_met, Period(std::nullopt, D(2020, 6, 30))), 0);
+  EXPECT_EQ(Count(two_met, Period(std::nullopt, D(2020, 9, 1))), 1);
+  // A window reaching before the period: patient 2's insulin (2019-12-01, 91 days before)
+  // is found from 2019 on, not from 2020 on.
+  const std::string insulin_before = With(R"("entry": {"domain": "condition", "codeset": "t2d"},
+              "inclusion": [{"events": {"codeset": "ins", "window": [-365, -1]}}])");
+  EXPECT_EQ(Count(insulin_before), 1);
+  EXPECT_EQ(Count(insulin_before, Period(D(2019, 12, 1), std::nullopt)), 1);
+  EXPECT_EQ(Count(insulin_before, Period(D(2019, 12, 2), std::nullopt)), 0);
+  // Value filters too: patient 1's HbA1c 7.5 (2020-02-01) is invisible from 2020-02-02.
+  const std::string high_a1c = With(R"("entry": {"domain": "condition", "codeset": "t2d"},
+                                       "inclusion": [{"events": {"codeset": "a1c",
+                                                      "value": {"gt": 7}}}])");
+  EXPECT_EQ(Count(high_a1c), 1);
+  EXPECT_EQ(Count(high_a1c, Period(D(2020, 2, 1), std::nullopt)), 1);
+  EXPECT_EQ(Count(high_a1c, Period(D(2020, 2, 2), std::nullopt)), 0);
+}
+
+TEST_F(EngineTest, PerimeterPeriodClipsObservation) {
+  // From 2020-01-01, patient 1 (registered since 2015, first T2D 2020-03-10) is observed 70
+  // days up to its index; patient 2 (registered since 2019-06-01, T2D 2020-03-01) 61 days.
+  const auto from_2020 = [] { return Period(D(2020, 1, 1), std::nullopt); };
+  auto prior = [&](int days) {
+    return With(R"("entry": {"codeset": "t2d", "prior_observation_days": )" + std::to_string(days) +
+                "}");
+  };
+  EXPECT_EQ(Count(prior(275)), 2);
+  EXPECT_EQ(Count(prior(275), from_2020()), 0);
+  EXPECT_EQ(Count(prior(61), from_2020()), 2);
+  EXPECT_EQ(Count(prior(62), from_2020()), 1);
+  EXPECT_EQ(Count(prior(70), from_2020()), 1);
+  EXPECT_EQ(Count(prior(71), from_2020()), 0);
+}
+
+TEST_F(EngineTest, PerimeterPopulationHidesOtherPatients) {
+  Perimeter p15;
+  auto set = std::make_shared<store::PatientSet>();
+  set->Add(IndexOf(1));
+  set->Add(IndexOf(5));
+  p15.population = set;
+  // T2D: patients 1, 2, 5; in the population {1, 5}: 2. Any event: 1 and 5.
+  EXPECT_EQ(Count(With(R"("entry": {"codeset": "t2d"})"), p15), 2);
+  EXPECT_EQ(Count(R"({"entry": {}})", p15), 2);
+  // A population cohort run first (women: patients 1 and 3), then T2D within it: patient 1
+  // (patient 3's E11.0 is excluded from the code set).
+  CohortResult women = Run(R"({"entry": {}, "inclusion": [{"sex": "female"}]})", true);
+  ASSERT_EQ(women.count, 2);
+  Perimeter in_women;
+  in_women.population = std::make_shared<store::PatientSet>(PopulationOf(women));
+  EXPECT_EQ(in_women.population->Cardinality(), 2u);
+  CohortResult r = Run(With(R"("entry": {"codeset": "t2d"})"), true, in_women);
+  ASSERT_EQ(r.count, 1);
+  EXPECT_EQ(r.members[0].key, Key(1));
+  // Hypertension (I10): only patient 3, a woman; outside a population of men: nobody.
+  const std::string htn = R"({"codesets": {"h": [{"system": "icd10", "code": "I10"}]},
+                              "entry": {"codeset": "h"}})";
+  EXPECT_EQ(Count(htn, in_women), 1);
+  CohortResult men = Run(R"({"entry": {}, "inclusion": [{"sex": "male"}]})", true);
+  Perimeter in_men;
+  in_men.population = std::make_shared<store::PatientSet>(PopulationOf(men));
+  EXPECT_EQ(Count(htn, in_men), 0);
+  // An empty population sees nobody; the default perimeter is everything.
+  Perimeter none;
+  none.population = std::make_shared<store::PatientSet>();
+  EXPECT_EQ(Count(R"({"entry": {}})", none), 0);
+  EXPECT_TRUE(Perimeter{}.Everything());
+  EXPECT_FALSE(none.Everything());
+}
+
+// A perimeter gives what running without one on a warehouse holding only what it lets see
+// gives: random patients with events of two domains, a random period, domain and population,
+// against an index built from the batch with every hidden event removed.
+TEST_F(EngineTest, PerimeterEqualsRemovingWhatItHides) {
+  const uint64_t seed = 20261201;
+  std::cout << "seed " << seed << "\n";
+  uint64_t state = seed;
+  auto pick = [&](uint64_t n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state >> 33) % n;
+  };
+  store::Batch old;
+  std::swap(old, batch_);
+  ASSERT_TRUE(catalog_->Begin().ok());
+  for (int n = 10; n < 210; ++n) {
+    Patient(static_cast<uint8_t>(n % 256), pick(2) ? domain::Sex::kMale : domain::Sex::kFemale,
+            static_cast<int>(1930 + pick(80)), 1, "14", {});
+    for (int e = 0, events = static_cast<int>(pick(30)); e < events; ++e) {
+      const std::string code = "L" + std::to_string(pick(8));
+      Event(static_cast<uint8_t>(n % 256), D(2018, 1, 1) + static_cast<Days>(pick(1500)),
+            pick(2) ? Domain::kMeasurement : Domain::kDrug, "loinc", code.c_str(),
+            static_cast<double>(pick(100)));
+    }
+  }
+  ASSERT_TRUE(catalog_->Commit().ok());
+  store::Index full, full_loaded(false);
+  full.Apply(batch_);
+  Load(full_loaded, batch_);
+  const std::vector<std::string> cohorts = {
+      R"({"codesets": {"a": [{"system": "loinc", "code": "L1"}], "b": [{"system": "loinc", "code": "L2"}, {"system": "loinc", "code": "L3"}]},
+          "entry": {"codeset": "a", "occurrence": "all"},
+          "inclusion": [{"events": {"codeset": "b", "window": [-200, 200], "value": {"gte": 30}}},
+                        {"not": {"events": {"domain": "drug", "codeset": "a", "window": [1, 100]}}}]})",
+      R"({"codesets": {"a": [{"system": "loinc", "code": "L4"}]},
+          "entry": {"codeset": "a"},
+          "inclusion": [{"events": {"window": [-300, 0], "at_least": 3}},
+                        {"events": {"domain": "measurement", "window": [0, 400], "at_most": 2}}]})",
+      R"({"entry": {"domain": "drug", "between": ["2019-01-01", "2021-06-30"]},
+          "inclusion": [{"age": {"min": 30}}, {"events": {"value": {"lt": 10}}}]})"};
+  for (int trial = 0; trial < 6; ++trial) {
+    Perimeter perimeter;
+    if (trial % 2 == 0) perimeter.domains = {pick(2) ? Domain::kMeasurement : Domain::kDrug};
+    if (trial % 3 != 2) perimeter.from = D(2018, 6, 1) + static_cast<Days>(pick(400));
+    if (trial % 3 != 1) perimeter.to = D(2019, 6, 1) + static_cast<Days>(pick(700));
+    auto population = std::make_shared<store::PatientSet>();
+    for (uint32_t i = 0; i < full.patient_count(); ++i) {
+      if (trial >= 3 || pick(3) != 0) population->Add(i);
+    }
+    perimeter.population = population;
+    // The same warehouse without what the perimeter hides.
+    store::Batch visible = batch_;
+    std::erase_if(visible.events, [&](const store::EventRecord& e) {
+      auto i = full.Find(e.patient);
+      return !population->Contains(*i) || (perimeter.from && e.date < *perimeter.from) ||
+             (perimeter.to && e.date > *perimeter.to) ||
+             (perimeter.domains && e.domain != perimeter.domains->front());
+    });
+    store::Index reduced;
+    reduced.Apply(visible);
+    for (const std::string& json : cohorts) {
+      auto cohort = ParseCohort(json);
+      ASSERT_TRUE(cohort.ok()) << cohort.status().ToString();
+      RunOptions plain;
+      plain.with_members = true;
+      plain.threads = 2;
+      RunOptions seen = plain;
+      seen.perimeter = perimeter;
+      CohortResult want = RunCohort(*cohort, reduced, *catalog_, plain);
+      for (CohortMember& m : want.members) m.patient = *full.Find(m.key);
+      ExpectSame(RunCohort(*cohort, full, *catalog_, seen), want, json);
+      ExpectSame(RunCohort(*cohort, full_loaded, *catalog_, seen), want, json);
+      CohortResult everything = RunCohort(*cohort, full, *catalog_, plain);
+      if (trial == 0) {
+        EXPECT_NE(everything.attrition[0].patients, want.attrition[0].patients)
+            << "the perimeter hides something: " << json;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -125,6 +125,27 @@ TEST(FarringtonFlexible, MissingWeeksAreLeftOut) {
   EXPECT_GT(d->periods[0].upper, 0);
 }
 
+// Below the limit54 rule R reports NA for the expected value, unless no fit converges: then
+// 0. An all-zero baseline of 35 periods converges (in 24 steps); one of 300 (b = w = 12) does
+// not within 25 (R 4.2.2, surveillance 1.20.3: farringtonFlexible(sts(rep(0, 700)),
+// control = list(b = 12, w = 12, range = 690:700))@control$expected is 0, NA with the
+// defaults).
+TEST(FarringtonFlexible, BelowLimit54ExpectedIsNaUnlessNoFitConverges) {
+  const std::vector<double> zeros(700, 0.0);
+  auto d = FarringtonFlexible(Weekly(zeros), PeriodRange{690, 700}, {});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  auto none = FarringtonFlexible(Weekly(zeros), PeriodRange{690, 700}, {.b = 12, .w = 12});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  for (size_t i = 0; i < 11; ++i) {
+    EXPECT_TRUE(std::isnan(d->periods[i].expected)) << i;
+    EXPECT_TRUE(std::isnan(d->periods[i].upper)) << i;
+    EXPECT_FALSE(d->periods[i].alarm) << i;
+    EXPECT_EQ(none->periods[i].expected, 0) << i;
+    EXPECT_TRUE(std::isnan(none->periods[i].upper)) << i;
+    EXPECT_FALSE(none->periods[i].alarm) << i;
+  }
+}
+
 TEST(Cusum, StandardByHand) {
   const std::vector<double> counts = {2, 2, 2, 2, 2, 8, 2};
   auto d = Cusum(Weekly(counts), PeriodRange{5, 7}, {});
