@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "access/project_query.h"
 #include "cli/commands.h"
 #include "cli/operator.h"
 #include "cli/warehouse_access.h"
@@ -51,6 +52,21 @@ int RunCount(const CountArgs& args) {
   if (!cohort) return 1;
   auto warehouse = OpenWarehouse(args.data, args.key_file);
   if (!warehouse.ok()) return Fail("count: " + warehouse.status().ToString());
+  // In a project (any operator once the access catalog has users): the project's perimeter
+  // and the disclosure rules, with the project's threshold as the least --min-cell.
+  if (const access::Project* project = OperatorProject()) {
+    Result<access::ProjectCount> counted = Status::Internal("not run");
+    Status s = (*warehouse)->Read([&](const store::Index& index, const store::Catalog& catalog) {
+      counted = access::CountInProject(
+          *cohort, *project, index, catalog,
+          {.min_cell = args.min_cell, .with_members = args.patients, .guard = nullptr, .user = ""});
+    });
+    if (!s.ok()) return Fail("count: " + s.ToString());
+    if (!counted.ok()) return Fail("count: " + counted.status().message());
+    NoteAuditPatients(counted->patients, args.patients);
+    std::printf("%s\n", counted->json.c_str());
+    return 0;
+  }
   query::CohortResult result;
   Status s = (*warehouse)->Read([&](const store::Index& index, const store::Catalog& catalog) {
     query::RunOptions options;
@@ -59,12 +75,8 @@ int RunCount(const CountArgs& args) {
   });
   if (!s.ok()) return Fail("count: " + s.ToString());
   NoteAuditPatients(result.count, args.patients);
-  // A project's small-cell threshold is the least --min-cell may be.
-  int64_t min_cell = args.min_cell;
-  if (const access::Project* project = OperatorProject()) {
-    min_cell = std::max(min_cell, project->min_cell);
-  }
-  std::printf("%s\n", query::ResultToJson(result, min_cell, cohort->title, args.patients).c_str());
+  std::printf("%s\n",
+              query::ResultToJson(result, args.min_cell, cohort->title, args.patients).c_str());
   return 0;
 }
 

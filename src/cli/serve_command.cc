@@ -43,6 +43,7 @@ struct ServeArgs {
   std::string source = "default";
   std::string indicators_file;  // empty: the default indicators
   double session_hours = static_cast<double>(access::kSessionSecondsDefault) / 3600;
+  int64_t queries_per_hour = access::QueryGuardOptions{}.queries_max;
 };
 
 std::string WebDir(const ServeArgs& args) {
@@ -134,7 +135,9 @@ int Serve(const ServeArgs& args) {
     access->set_session_seconds(static_cast<int64_t>(args.session_hours * 3600));
     warehouse->StartBackgroundMerges();
     server::AddAccessRoutes(router, *access);
-    server::AddWarehouseRoutes(router, *warehouse, args.source, *access);
+    access::QueryGuardOptions guard;
+    guard.queries_max = args.queries_per_hour;
+    server::AddWarehouseRoutes(router, *warehouse, args.source, *access, guard);
     server::AddSurveillanceRoutes(router, *warehouse, series, *access);
   }
   auto server = server::HttpServer::Create(
@@ -173,6 +176,10 @@ void RegisterServe(CLI::App& app, RunFn& run) {
                   "Surveillance indicators (JSON; default: the six of config/indicators.json)");
   sub->add_option("--session-hours", args->session_hours, "Lifetime of a login session (hours)")
       ->check(CLI::Range(0.01, 24.0 * 30))
+      ->capture_default_str();
+  sub->add_option("--queries-per-hour", args->queries_per_hour,
+                  "Cohort counts a user may run in one project per hour (then 429)")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))
       ->capture_default_str();
   sub->callback([args, &run] { run = [args] { return Serve(*args); }; });
 }

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 
+#include "access/disclosure.h"
+#include "access/project_query.h"
 #include "base/clock.h"
 #include "ingest/pipeline.h"
 #include "query/cohort.h"
@@ -12,7 +15,7 @@
 namespace p4dp::server {
 
 void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source,
-                        access::AccessControl& access) {
+                        access::AccessControl& access, access::QueryGuardOptions guard_options) {
   AddGuardedRoute(router, access, "POST", "/api/ingest", access::Action::kIngest,
                   [&warehouse, source](const Request& request, Caller&) {
                     if (request.body.empty())
@@ -25,40 +28,50 @@ void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string
                     if (!s.ok()) return Response::Error(500, "ingest failed: " + s.ToString());
                     return Response::Json(200, ingester.summary().ToJson());
                   });
-  // The same definition and result as `p4dp count`. Query: project, min_cell (never below
-  // the project's threshold), patients=1 for the patient list (patient_list projects only).
+  // The same definition as `p4dp count`, run inside the project's perimeter and rendered by
+  // the disclosure rules. Query: project, min_cell (never below the project's threshold),
+  // patients=1 for the patient list (investigators in patient_list projects only).
   auto count_action = [](const Request& request) {
     return request.QueryParam("patients") == std::optional<std::string>("1")
                ? access::Action::kCohortPatients
                : access::Action::kCohortCount;
   };
+  // One guard per server: the rate limit, the differencing guard and the counts released,
+  // per user and project.
+  auto guard = std::make_shared<access::QueryGuard>(SystemClock(), guard_options);
   AddGuardedRoute(
       router, access, "POST", "/api/cohorts/count", count_action,
-      [&warehouse](const Request& request, Caller& caller) {
+      [&warehouse, guard](const Request& request, Caller& caller) {
         auto cohort = query::ParseCohort(request.body);
         if (!cohort.ok()) return Response::Error(400, cohort.status().message());
-        const int64_t floor = caller.project ? caller.project->min_cell : int64_t{1};
-        int64_t min_cell = caller.project ? floor : query::kDefaultMinCell;
+        if (caller.project == nullptr) return Response::Error(403, "no project");
+        const access::Project& project = *caller.project;
+        access::ProjectCountOptions options{.min_cell = project.min_cell,
+                                            .with_members = false,
+                                            .guard = guard.get(),
+                                            .user = caller.principal.user};
         if (auto text = request.QueryParam("min_cell")) {
           char* end = nullptr;
           long long n = std::strtoll(text->c_str(), &end, 10);
           if (text->empty() || *end != '\0' || n < 1 || n > 1'000'000) {
             return Response::Error(400, "min_cell: a whole number from 1 to 1000000");
           }
-          min_cell = std::max<int64_t>(n, floor);
+          options.min_cell = n;  // never below the project's threshold (CountInProject)
         }
-        bool with_members = request.QueryParam("patients") == std::optional<std::string>("1");
-        query::CohortResult result;
+        options.with_members = request.QueryParam("patients") == std::optional<std::string>("1");
+        // Rate limit and differencing guard before anything runs: 429 names the limit.
+        Status admitted =
+            guard->Admit(caller.principal.user, project.id, access::FingerprintOf(*cohort));
+        if (!admitted.ok()) return Response::Error(429, admitted.message());
+        Result<access::ProjectCount> counted = Status::Internal("not run");
         Status s = warehouse.Read([&](const store::Index& index, const store::Catalog& catalog) {
-          query::RunOptions options;
-          options.with_members = with_members;
-          result = query::RunCohort(*cohort, index, catalog, options);
+          counted = access::CountInProject(*cohort, project, index, catalog, options);
         });
         if (!s.ok()) return Response::Error(500, s.ToString());
-        caller.patients = result.count;
-        caller.patient_list = with_members;
-        return Response::Json(200,
-                              query::ResultToJson(result, min_cell, cohort->title, with_members));
+        if (!counted.ok()) return Response::Error(500, counted.status().message());
+        caller.patients = counted->patients;
+        caller.patient_list = options.with_members;
+        return Response::Json(200, std::move(counted->json));
       });
   AddGuardedRoute(router, access, "GET", "/api/stats", access::Action::kStats,
                   [&warehouse](const Request&, Caller&) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "access/control.h"
+#include "access/disclosure.h"
 #include "server/access_routes.h"
 #include "server/http_server.h"
 #include "store/warehouse.h"
@@ -24,7 +25,11 @@ namespace p4dp::server {
 // Every route is guarded (server/access_routes.h): ingest is a data_manager route without a
 // project; stats and cohort counts name their project (?project=ID), whose small-cell
 // threshold is the least min_cell a count may use.
+// Counts are run inside the project's perimeter and rendered by access/disclosure.h (small
+// cells, complementary suppression, counts released before); `guard_options` bound the
+// queries per user and project (over them: 429).
 void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source,
-                        access::AccessControl& access);
+                        access::AccessControl& access,
+                        access::QueryGuardOptions guard_options = {});
 
 }  // namespace p4dp::server
