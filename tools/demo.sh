@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: installs and builds p4dp (tools/setup.sh), writes a synthetic population of
 # 10,000 patients into demo/synth, creates an encrypted warehouse in demo/warehouse (its
-# key in demo/warehouse.key), ingests the population, and serves the warehouse and its web
-# page on http://127.0.0.1:8080/ until Ctrl-C. Each step is skipped when already done.
+# key in demo/warehouse.key), ingests the population, creates a demo user and project (and
+# prints the credentials), and serves the warehouse and its web page on
+# http://127.0.0.1:8080/ until Ctrl-C. Each step is skipped when already done.
 # Usage: bash tools/demo.sh [PORT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,21 @@ if [ ! -f demo/ingested ]; then
   "$p4dp" ingest demo/warehouse demo/synth --key-file demo/warehouse.key --source demo
   touch demo/ingested
 fi
-"$p4dp" stats demo/warehouse --key-file demo/warehouse.key
+# Access: an operator (demo-admin: admin and data manager, its password and TOTP URI printed
+# once) and a demo user (researcher, investigator, epidemiologist) of the project "demo".
+as=(--key-file demo/warehouse.key --user demo-admin)
+if [ ! -f demo/access-done ]; then
+  "$p4dp" user add demo/warehouse demo-admin --role admin --role data_manager \
+    --key-file demo/warehouse.key
+  echo demo-password | "$p4dp" user add demo/warehouse demo --role researcher \
+    --role investigator --role epidemiologist --password-stdin "${as[@]}"
+  "$p4dp" project create demo/warehouse demo --title "Démonstration" --purpose demo \
+    --disclosure patient_list "${as[@]}"
+  "$p4dp" project add-member demo/warehouse demo demo "${as[@]}"
+  touch demo/access-done
+fi
+"$p4dp" stats demo/warehouse --key-file demo/warehouse.key --user demo --project demo
 echo "demo: open http://127.0.0.1:$port/ (Ctrl-C stops the server)"
-exec "$p4dp" serve demo/warehouse --key-file demo/warehouse.key --port "$port"
+echo "demo: log in as user 'demo', password 'demo-password', project 'demo'" \
+  "(POST /api/login, then ?project=demo; see docs/api.md)"
+exec "$p4dp" serve demo/warehouse --port "$port" "${as[@]}"

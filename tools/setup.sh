@@ -11,7 +11,7 @@ packages=(
   libboost1.74-dev nlohmann-json3-dev libsimdjson-dev libzstd-dev zstd libcli11-dev
   libspdlog-dev libfmt-dev libhowardhinnant-date-dev libsodium-dev libxxhash-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev curl
-  libroaring-dev libsqlite3-dev zlib1g-dev libjemalloc-dev libeigen3-dev
+  libroaring-dev libsqlite3-dev zlib1g-dev libjemalloc-dev libeigen3-dev liboath-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -25,6 +25,8 @@ void RegisterQueryCommands(CLI::App& app, RunFn& run);
 void RegisterDetect(CLI::App& app, RunFn& run);
 // surveil
 void RegisterSurveil(CLI::App& app, RunFn& run);
+// user, project, audit, incident (the access catalog and the audit trail)
+void RegisterAccessCommands(CLI::App& app, RunFn& run);
 
 // Prints "p4dp: <message>" to stderr and returns the exit code for a failed command (1).
 int Fail(const std::string& message);

@@ -1,9 +1,11 @@
-// `p4dp`: the command-line entry point. Parses the subcommand and hands over to it.
+// `p4dp`: the command-line entry point. Parses the subcommand and hands it to the operator
+// check, which runs it as a named user of the access catalog and audits it.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/operator.h"
 
 namespace p4dp::cli {
 
@@ -25,6 +27,9 @@ int main(int argc, char** argv) {
   p4dp::cli::RegisterQueryCommands(app, run);
   p4dp::cli::RegisterDetect(app, run);
   p4dp::cli::RegisterSurveil(app, run);
+  p4dp::cli::RegisterAccessCommands(app, run);
+  // --user and --project on every command the access policy guards.
+  p4dp::cli::AddOperatorOptions(app);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);
@@ -40,5 +45,6 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  return run ? run() : 2;
+  // Data commands run as a named operator, checked and audited (cli/operator.h).
+  return p4dp::cli::RunAsOperator(app, run, argc, argv);
 }

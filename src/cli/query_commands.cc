@@ -1,13 +1,17 @@
 // `p4dp count`, `p4dp sql` and `p4dp export events`: wiring of the cohort engine, the SQL
-// compiler and the table export (the work is in query/ and export/).
+// compiler and the table export (the work is in query/ and export/). `count` and `export`
+// run under the operator check (cli/operator.h); `sql` reads no data.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "access/project_query.h"
 #include "cli/commands.h"
+#include "cli/operator.h"
 #include "cli/warehouse_access.h"
 #include "export/tables.h"
 #include "query/cohort.h"
@@ -48,6 +52,21 @@ int RunCount(const CountArgs& args) {
   if (!cohort) return 1;
   auto warehouse = OpenWarehouse(args.data, args.key_file);
   if (!warehouse.ok()) return Fail("count: " + warehouse.status().ToString());
+  // In a project (any operator once the access catalog has users): the project's perimeter
+  // and the disclosure rules, with the project's threshold as the least --min-cell.
+  if (const access::Project* project = OperatorProject()) {
+    Result<access::ProjectCount> counted = Status::Internal("not run");
+    Status s = (*warehouse)->Read([&](const store::Index& index, const store::Catalog& catalog) {
+      counted = access::CountInProject(
+          *cohort, *project, index, catalog,
+          {.min_cell = args.min_cell, .with_members = args.patients, .guard = nullptr, .user = ""});
+    });
+    if (!s.ok()) return Fail("count: " + s.ToString());
+    if (!counted.ok()) return Fail("count: " + counted.status().message());
+    NoteAuditPatients(counted->patients, args.patients);
+    std::printf("%s\n", counted->json.c_str());
+    return 0;
+  }
   query::CohortResult result;
   Status s = (*warehouse)->Read([&](const store::Index& index, const store::Catalog& catalog) {
     query::RunOptions options;
@@ -55,6 +74,7 @@ int RunCount(const CountArgs& args) {
     result = query::RunCohort(*cohort, index, catalog, options);
   });
   if (!s.ok()) return Fail("count: " + s.ToString());
+  NoteAuditPatients(result.count, args.patients);
   std::printf("%s\n",
               query::ResultToJson(result, args.min_cell, cohort->title, args.patients).c_str());
   return 0;

@@ -1,6 +1,8 @@
 // `p4dp serve DATA`: serves the HTTP API and the web page for the warehouse in DATA until
-// SIGTERM or SIGINT, then stops gracefully and exits 0. Wiring only: the server layer does
-// the work. The signals are blocked in every thread and taken by one waiting thread.
+// SIGTERM or SIGINT, then stops gracefully and exits 0. Every /api route but health and
+// login needs a session of a user of DATA's access catalog (server/access_routes.h). Wiring only:
+// the server layer does the work. The signals are blocked in every thread and taken by one waiting
+// thread.
 #include <CLI/CLI.hpp>
 
 #include <pthread.h>
@@ -18,7 +20,9 @@
 
 #include "base/file_system.h"
 #include "cli/commands.h"
+#include "cli/operator.h"
 #include "cli/warehouse_access.h"
+#include "server/access_routes.h"
 #include "server/http_server.h"
 #include "server/surveillance_routes.h"
 #include "server/warehouse_routes.h"
@@ -38,6 +42,8 @@ struct ServeArgs {
   std::string key_file;
   std::string source = "default";
   std::string indicators_file;  // empty: the default indicators
+  double session_hours = static_cast<double>(access::kSessionSecondsDefault) / 3600;
+  int64_t queries_per_hour = access::QueryGuardOptions{}.queries_max;
 };
 
 std::string WebDir(const ServeArgs& args) {
@@ -120,9 +126,19 @@ int Serve(const ServeArgs& args) {
       pthread_sigmask(SIG_SETMASK, &previous, nullptr);
       return Fail(built.ToString());
     }
+    // The operator check opened the access service of this folder (it audited `serve`).
+    access::AccessControl* access = OperatorAccess();
+    if (access == nullptr) {
+      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      return Fail("the access catalog of " + args.data_dir + " is not open");
+    }
+    access->set_session_seconds(static_cast<int64_t>(args.session_hours * 3600));
     warehouse->StartBackgroundMerges();
-    server::AddWarehouseRoutes(router, *warehouse, args.source);
-    server::AddSurveillanceRoutes(router, *warehouse, series);
+    server::AddAccessRoutes(router, *access);
+    access::QueryGuardOptions guard;
+    guard.queries_max = args.queries_per_hour;
+    server::AddWarehouseRoutes(router, *warehouse, args.source, *access, guard);
+    server::AddSurveillanceRoutes(router, *warehouse, series, *access);
   }
   auto server = server::HttpServer::Create(
       {.bind_address = args.bind_address, .port = args.port, .web_dir = web_dir},
@@ -158,6 +174,13 @@ void RegisterServe(CLI::App& app, RunFn& run) {
       ->capture_default_str();
   sub->add_option("--indicators", args->indicators_file,
                   "Surveillance indicators (JSON; default: the six of config/indicators.json)");
+  sub->add_option("--session-hours", args->session_hours, "Lifetime of a login session (hours)")
+      ->check(CLI::Range(0.01, 24.0 * 30))
+      ->capture_default_str();
+  sub->add_option("--queries-per-hour", args->queries_per_hour,
+                  "Cohort counts a user may run in one project per hour (then 429)")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))
+      ->capture_default_str();
   sub->callback([args, &run] { run = [args] { return Serve(*args); }; });
 }
 

@@ -41,8 +41,9 @@ std::vector<std::string> QueryNames(const std::string& query) {
 
 // The request's parameters as SurveilParams; an unknown parameter is an error.
 Result<surveil::SurveilParams> ParamsOf(const Request& request, bool alerts) {
-  std::set<std::string> known = {"indicator", "level", "place", "age_band",
-                                 "period",    "from",  "to",    "algorithm"};
+  std::set<std::string> known = {
+      "indicator", "level", "place",     "age_band", "period",
+      "from",      "to",    "algorithm", "project"};  // read by the guard
   if (alerts) known.insert("current");
   const auto& controls = surveil::ControlNames();
   surveil::SurveilParams p;
@@ -143,33 +144,37 @@ Response Answer(const Request& request, store::Warehouse& warehouse, surveil::Se
 }  // namespace
 
 void AddSurveillanceRoutes(Router& router, store::Warehouse& warehouse,
-                           surveil::SeriesStore& series) {
-  // The place where the access issue will check the caller's token and project.
-  router.Add("GET", "/api/surveillance/indicators", [&warehouse, &series](const Request&) {
-    if (Status s = Refresh(warehouse, series); !s.ok()) return Response::Error(500, s.ToString());
-    nlohmann::json out = {
-        {"indicators", nlohmann::json::parse(surveil::IndicatorsToJson(series.indicators()))},
-        {"levels", {"nation", "region", "departement"}},
-        {"age_bands", {"0-4", "5-14", "15-64", "65+", "all"}},
-        {"algorithms", surveil::AlgorithmNames()},
-        {"default_algorithm", surveil::kDefaultAlgorithm}};
-    series.Read([&](const surveil::SeriesStore::View& view) {
-      int weeks = view.periods(surveil::Granularity::kWeek);
-      out["first_week"] = weeks > 0
-                              ? nlohmann::json(view.PeriodLabel(surveil::Granularity::kWeek, 0))
-                              : nlohmann::json(nullptr);
-      out["last_week"] =
-          weeks > 0 ? nlohmann::json(view.PeriodLabel(surveil::Granularity::kWeek, weeks - 1))
-                    : nlohmann::json(nullptr);
-    });
-    return Response::Json(200, out.dump());
-  });
-  router.Add("GET", "/api/surveillance/series", [&warehouse, &series](const Request& request) {
-    return Answer(request, warehouse, series, false);
-  });
-  router.Add("GET", "/api/surveillance/alerts", [&warehouse, &series](const Request& request) {
-    return Answer(request, warehouse, series, true);
-  });
+                           surveil::SeriesStore& series, access::AccessControl& access) {
+  AddGuardedRoute(
+      router, access, "GET", "/api/surveillance/indicators",
+      access::Action::kSurveillanceIndicators, [&warehouse, &series](const Request&, Caller&) {
+        if (Status s = Refresh(warehouse, series); !s.ok())
+          return Response::Error(500, s.ToString());
+        nlohmann::json out = {
+            {"indicators", nlohmann::json::parse(surveil::IndicatorsToJson(series.indicators()))},
+            {"levels", {"nation", "region", "departement"}},
+            {"age_bands", {"0-4", "5-14", "15-64", "65+", "all"}},
+            {"algorithms", surveil::AlgorithmNames()},
+            {"default_algorithm", surveil::kDefaultAlgorithm}};
+        series.Read([&](const surveil::SeriesStore::View& view) {
+          int weeks = view.periods(surveil::Granularity::kWeek);
+          out["first_week"] = weeks > 0
+                                  ? nlohmann::json(view.PeriodLabel(surveil::Granularity::kWeek, 0))
+                                  : nlohmann::json(nullptr);
+          out["last_week"] =
+              weeks > 0 ? nlohmann::json(view.PeriodLabel(surveil::Granularity::kWeek, weeks - 1))
+                        : nlohmann::json(nullptr);
+        });
+        return Response::Json(200, out.dump());
+      });
+  AddGuardedRoute(router, access, "GET", "/api/surveillance/series", access::Action::kSurveillance,
+                  [&warehouse, &series](const Request& request, Caller&) {
+                    return Answer(request, warehouse, series, false);
+                  });
+  AddGuardedRoute(router, access, "GET", "/api/surveillance/alerts", access::Action::kSurveillance,
+                  [&warehouse, &series](const Request& request, Caller&) {
+                    return Answer(request, warehouse, series, true);
+                  });
 }
 
 }  // namespace p4dp::server

@@ -5,6 +5,8 @@
 // Handlers are thread-safe: the series store and the warehouse have their own locks.
 #pragma once
 
+#include "access/control.h"
+#include "server/access_routes.h"
 #include "server/http_server.h"
 #include "store/warehouse.h"
 #include "surveil/series.h"
@@ -19,7 +21,9 @@ inline constexpr size_t kSurveillanceRowsMax = 200'000;
 // (SeriesStore::NoteBatch). Query parameters (docs/api.md): indicator, level, place,
 // age_band (each a comma-separated list where it makes sense), period, from, to, algorithm,
 // the detector's controls by name, and for /alerts current=1. 400 names the parameter.
+// Guarded (server/access_routes.h): /series and /alerts are epidemiologist routes naming
+// their project (?project=ID); /indicators (configuration only) needs a session.
 void AddSurveillanceRoutes(Router& router, store::Warehouse& warehouse,
-                           surveil::SeriesStore& series);
+                           surveil::SeriesStore& series, access::AccessControl& access);
 
 }  // namespace p4dp::server

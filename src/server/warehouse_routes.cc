@@ -1,8 +1,12 @@
 #include "server/warehouse_routes.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 
+#include "access/disclosure.h"
+#include "access/project_query.h"
 #include "base/clock.h"
 #include "ingest/pipeline.h"
 #include "query/cohort.h"
@@ -10,47 +14,71 @@
 
 namespace p4dp::server {
 
-void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source) {
-  // The place where the access issue will check the caller's token and project.
-  router.Add("POST", "/api/ingest", [&warehouse, source](const Request& request) {
-    if (request.body.empty()) return Response::Error(400, "empty body: send NDJSON or a Bundle");
-    ingest::IngestOptions options;
-    options.source = source;
-    options.today = SystemClock().Today();
-    ingest::Ingester ingester(warehouse, options);
-    Status s = ingester.IngestBody(request.body, "POST /api/ingest");
-    if (!s.ok()) return Response::Error(500, "ingest failed: " + s.ToString());
-    return Response::Json(200, ingester.summary().ToJson());
-  });
-  // The same definition and result as `p4dp count`. Query: min_cell (default 10),
-  // patients=1 for the patient list (the access issue restricts it to authorised projects).
-  router.Add("POST", "/api/cohorts/count", [&warehouse](const Request& request) {
-    auto cohort = query::ParseCohort(request.body);
-    if (!cohort.ok()) return Response::Error(400, cohort.status().message());
-    int64_t min_cell = query::kDefaultMinCell;
-    if (auto text = request.QueryParam("min_cell")) {
-      char* end = nullptr;
-      long long n = std::strtoll(text->c_str(), &end, 10);
-      if (text->empty() || *end != '\0' || n < 1 || n > 1'000'000) {
-        return Response::Error(400, "min_cell: a whole number from 1 to 1000000");
-      }
-      min_cell = n;
-    }
-    bool with_members = request.QueryParam("patients") == std::optional<std::string>("1");
-    query::CohortResult result;
-    Status s = warehouse.Read([&](const store::Index& index, const store::Catalog& catalog) {
-      query::RunOptions options;
-      options.with_members = with_members;
-      result = query::RunCohort(*cohort, index, catalog, options);
-    });
-    if (!s.ok()) return Response::Error(500, s.ToString());
-    return Response::Json(200, query::ResultToJson(result, min_cell, cohort->title, with_members));
-  });
-  router.Add("GET", "/api/stats", [&warehouse](const Request&) {
-    auto stats = warehouse.ComputeStats();
-    if (!stats.ok()) return Response::Error(500, stats.status().ToString());
-    return Response::Json(200, ingest::StatsToJson(*stats, -1));
-  });
+void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source,
+                        access::AccessControl& access, access::QueryGuardOptions guard_options) {
+  AddGuardedRoute(router, access, "POST", "/api/ingest", access::Action::kIngest,
+                  [&warehouse, source](const Request& request, Caller&) {
+                    if (request.body.empty())
+                      return Response::Error(400, "empty body: send NDJSON or a Bundle");
+                    ingest::IngestOptions options;
+                    options.source = source;
+                    options.today = SystemClock().Today();
+                    ingest::Ingester ingester(warehouse, options);
+                    Status s = ingester.IngestBody(request.body, "POST /api/ingest");
+                    if (!s.ok()) return Response::Error(500, "ingest failed: " + s.ToString());
+                    return Response::Json(200, ingester.summary().ToJson());
+                  });
+  // The same definition as `p4dp count`, run inside the project's perimeter and rendered by
+  // the disclosure rules. Query: project, min_cell (never below the project's threshold),
+  // patients=1 for the patient list (investigators in patient_list projects only).
+  auto count_action = [](const Request& request) {
+    return request.QueryParam("patients") == std::optional<std::string>("1")
+               ? access::Action::kCohortPatients
+               : access::Action::kCohortCount;
+  };
+  // One guard per server: the rate limit, the differencing guard and the counts released,
+  // per user and project.
+  auto guard = std::make_shared<access::QueryGuard>(SystemClock(), guard_options);
+  AddGuardedRoute(
+      router, access, "POST", "/api/cohorts/count", count_action,
+      [&warehouse, guard](const Request& request, Caller& caller) {
+        auto cohort = query::ParseCohort(request.body);
+        if (!cohort.ok()) return Response::Error(400, cohort.status().message());
+        if (caller.project == nullptr) return Response::Error(403, "no project");
+        const access::Project& project = *caller.project;
+        access::ProjectCountOptions options{.min_cell = project.min_cell,
+                                            .with_members = false,
+                                            .guard = guard.get(),
+                                            .user = caller.principal.user};
+        if (auto text = request.QueryParam("min_cell")) {
+          char* end = nullptr;
+          long long n = std::strtoll(text->c_str(), &end, 10);
+          if (text->empty() || *end != '\0' || n < 1 || n > 1'000'000) {
+            return Response::Error(400, "min_cell: a whole number from 1 to 1000000");
+          }
+          options.min_cell = n;  // never below the project's threshold (CountInProject)
+        }
+        options.with_members = request.QueryParam("patients") == std::optional<std::string>("1");
+        // Rate limit and differencing guard before anything runs: 429 names the limit.
+        Status admitted =
+            guard->Admit(caller.principal.user, project.id, access::FingerprintOf(*cohort));
+        if (!admitted.ok()) return Response::Error(429, admitted.message());
+        Result<access::ProjectCount> counted = Status::Internal("not run");
+        Status s = warehouse.Read([&](const store::Index& index, const store::Catalog& catalog) {
+          counted = access::CountInProject(*cohort, project, index, catalog, options);
+        });
+        if (!s.ok()) return Response::Error(500, s.ToString());
+        if (!counted.ok()) return Response::Error(500, counted.status().message());
+        caller.patients = counted->patients;
+        caller.patient_list = options.with_members;
+        return Response::Json(200, std::move(counted->json));
+      });
+  AddGuardedRoute(router, access, "GET", "/api/stats", access::Action::kStats,
+                  [&warehouse](const Request&, Caller&) {
+                    auto stats = warehouse.ComputeStats();
+                    if (!stats.ok()) return Response::Error(500, stats.status().ToString());
+                    return Response::Json(200, ingest::StatsToJson(*stats, -1));
+                  });
 }
 
 }  // namespace p4dp::server

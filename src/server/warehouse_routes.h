@@ -6,6 +6,9 @@
 
 #include <string>
 
+#include "access/control.h"
+#include "access/disclosure.h"
+#include "server/access_routes.h"
 #include "server/http_server.h"
 #include "store/warehouse.h"
 
@@ -19,6 +22,14 @@ namespace p4dp::server {
 // POST /api/cohorts/count: a cohort definition (the cohort language) in the body; answers
 // 200 with the result of `p4dp count` (?min_cell=N, ?patients=1 for the patient list), 400
 // naming the path of an invalid definition (nothing runs).
-void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source);
+// Every route is guarded (server/access_routes.h): ingest is a data_manager route without a
+// project; stats and cohort counts name their project (?project=ID), whose small-cell
+// threshold is the least min_cell a count may use.
+// Counts are run inside the project's perimeter and rendered by access/disclosure.h (small
+// cells, complementary suppression, counts released before); `guard_options` bound the
+// queries per user and project (over them: 429).
+void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source,
+                        access::AccessControl& access,
+                        access::QueryGuardOptions guard_options = {});
 
 }  // namespace p4dp::server

@@ -25,6 +25,7 @@
 
 #include "base/file_system.h"
 #include "crypto/keys.h"
+#include "crypto/totp.h"
 #include "store/warehouse.h"
 
 namespace p4dp {
@@ -360,6 +361,18 @@ TEST(Ingest, LivePushIsAnsweredWhenDurableAndVisibleAtOnce) {
   std::string dir = TempDir("push");
   ASSERT_EQ(P4dp("synth --quiet --patients 60 --seed 4 --out " + dir + "/in").exit_code, 0);
   std::string key = Init(dir);
+  // The server needs a session: an admin and data manager (TOTP), researcher of project "push".
+  std::string data_dir = dir + "/data";
+  std::ofstream(dir + "/pw") << "pusher-password\n";
+  Outcome user =
+      P4dp("user add " + data_dir + " pusher --role admin --role data_manager --role researcher " +
+           "--password-stdin --key-file " + key + " < " + dir + "/pw");
+  ASSERT_EQ(user.exit_code, 0) << user.out;
+  const std::string as = " --key-file " + key + " --user pusher";
+  ASSERT_EQ(P4dp("project create " + data_dir + " push --title t --min-cell 1" + as).exit_code, 0);
+  ASSERT_EQ(P4dp("project add-member " + data_dir + " push pusher" + as).exit_code, 0);
+  auto secret = crypto::TotpSecretFromUri(LastJson(user.out)["totp_uri"].get<std::string>());
+  ASSERT_TRUE(secret.ok());
   int out_pipe[2];
   ASSERT_EQ(pipe(out_pipe), 0);
   pid_t pid = fork();
@@ -369,7 +382,7 @@ TEST(Ingest, LivePushIsAnsweredWhenDurableAndVisibleAtOnce) {
     close(out_pipe[0]);
     std::string data = dir + "/data";
     execl(Bin().c_str(), "p4dp", "serve", data.c_str(), "--key-file", key.c_str(), "--port", "0",
-          static_cast<char*>(nullptr));
+          "--user", "pusher", static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out_pipe[1]);
@@ -381,39 +394,51 @@ TEST(Ingest, LivePushIsAnsweredWhenDurableAndVisibleAtOnce) {
   ASSERT_NE(at, std::string::npos) << line;
   std::string url = line.substr(at);
   while (!url.empty() && url.back() == '/') url.pop_back();
-  json before = json::parse(Curl(url + "/api/stats"), nullptr, false);
+  auto code = crypto::TotpCode(*secret, time(nullptr));
+  ASSERT_TRUE(code.ok());
+  json login = json::parse(Curl("-X POST --data-binary '{\"user\":\"pusher\",\"password\":"
+                                "\"pusher-password\",\"totp\":\"" +
+                                *code + "\"}' " + url + "/api/login"),
+                           nullptr, false);
+  ASSERT_TRUE(login.contains("token")) << login.dump();
+  const std::string auth = "-H 'Authorization: Bearer " + login["token"].get<std::string>() + "' ";
+  json before = json::parse(Curl(auth + "'" + url + "/api/stats?project=push'"), nullptr, false);
   ASSERT_TRUE(before.is_object());
   EXPECT_EQ(before["events"].get<int64_t>(), 0);
   // Patients first, then their conditions: each answer comes once the records are durable.
-  json patients = json::parse(Curl("-X POST -H 'Content-Type: application/x-ndjson' "
+  json patients = json::parse(Curl(auth +
+                                   "-X POST -H 'Content-Type: application/x-ndjson' "
                                    "--data-binary @" +
                                    dir + "/in/Patient.ndjson " + url + "/api/ingest"),
                               nullptr, false);
   ASSERT_TRUE(patients.is_object());
   EXPECT_EQ(patients["accepted"].get<int64_t>(), 60);
-  json conditions = json::parse(Curl("-X POST -H 'Content-Type: application/x-ndjson' "
+  json conditions = json::parse(Curl(auth +
+                                     "-X POST -H 'Content-Type: application/x-ndjson' "
                                      "--data-binary @" +
                                      dir + "/in/Condition.ndjson " + url + "/api/ingest"),
                                 nullptr, false);
   ASSERT_TRUE(conditions.is_object());
   int64_t added = conditions["events_by_domain"]["condition"].get<int64_t>();
   EXPECT_GT(added, 100);
-  json after = json::parse(Curl(url + "/api/stats"), nullptr, false);
+  json after = json::parse(Curl(auth + "'" + url + "/api/stats?project=push'"), nullptr, false);
   EXPECT_EQ(after["events_by_domain"]["condition"].get<int64_t>(), added)
       << "pushed records are visible at once";
-  json empty = json::parse(Curl("-X POST --data-binary '' " + url + "/api/ingest"), nullptr, false);
+  json empty =
+      json::parse(Curl(auth + "-X POST --data-binary '' " + url + "/api/ingest"), nullptr, false);
   EXPECT_TRUE(empty.contains("error"));
   // Cohort counts on the server: the same answer as `p4dp count` below; a bad definition
   // is refused with its path.
   std::ofstream(dir + "/cohort.json") << R"({"entry": {"domain": "condition"}})";
-  json counted = json::parse(Curl("-X POST --data-binary @" + dir + "/cohort.json '" + url +
-                                  "/api/cohorts/count?min_cell=1'"),
+  json counted = json::parse(Curl(auth + "-X POST --data-binary @" + dir + "/cohort.json '" + url +
+                                  "/api/cohorts/count?min_cell=1&project=push'"),
                              nullptr, false);
   ASSERT_TRUE(counted.is_object());
   EXPECT_GT(counted["count"].get<int64_t>(), 0);
-  json refused = json::parse(Curl("-X POST --data-binary '{\"entry\": {\"domain\": \"labs\"}}' " +
-                                  url + "/api/cohorts/count"),
-                             nullptr, false);
+  json refused =
+      json::parse(Curl(auth + "-X POST --data-binary '{\"entry\": {\"domain\": " + "\"labs\"}}' '" +
+                       url + "/api/cohorts/count?project=push'"),
+                  nullptr, false);
   EXPECT_NE(refused.value("error", "").find("entry.domain"), std::string::npos) << refused.dump();
   kill(pid, SIGTERM);
   int status = 0;
@@ -421,12 +446,12 @@ TEST(Ingest, LivePushIsAnsweredWhenDurableAndVisibleAtOnce) {
   close(out_pipe[0]);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   // Durable: a new process sees them.
-  Outcome stats = P4dp("stats " + dir + "/data --key-file " + key);
+  Outcome stats = P4dp("stats " + dir + "/data --project push" + as);
   ASSERT_EQ(stats.exit_code, 0) << stats.out;
   json st = json::parse(stats.out.substr(stats.out.find('{')));
   EXPECT_EQ(st["events_by_domain"]["condition"].get<int64_t>(), added);
   Outcome count =
-      P4dp("count " + dir + "/data " + dir + "/cohort.json --min-cell 1 --key-file " + key);
+      P4dp("count " + dir + "/data " + dir + "/cohort.json --min-cell 1 --project push" + as);
   ASSERT_EQ(count.exit_code, 0) << count.out;
   EXPECT_EQ(LastJson(count.out)["count"], counted["count"]);
 }

@@ -8,15 +8,20 @@ patient's département (and region and nation), and the served series equal thos
 `p4dp surveil` builds from scratch.
 
 Usage: surveil_e2e_test.py P4DP WORKDIR [PATIENTS]"""
+import base64
 import csv
 import datetime
+import hashlib
+import hmac
 import io
 import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import time
 import urllib.request
 
 P4DP, WORK = sys.argv[1], sys.argv[2]
@@ -130,15 +135,39 @@ check([a["since"] for a in as_json] == [a["since"] for a in national],
       "--format json lists the same alerts")
 
 # --- Live push on p4dp serve ----------------------------------------------------------------
-server = subprocess.Popen([P4DP, "serve", data, "--port", "0", "--key-file", key],
+# The server needs a session: a user who may serve and ingest (admin, data_manager: TOTP) and
+# read the surveillance (epidemiologist) of the project "e2e".
+added = json.loads(p4dp("user", "add", data, "e2e", "--role", "admin", "--role", "data_manager",
+                        "--role", "epidemiologist", "--password-stdin", "--key-file", key,
+                        stdin="e2e-password\n"))
+AS = ["--key-file", key, "--user", "e2e"]
+p4dp("project", "create", data, "e2e", "--title", "e2e", *AS)
+p4dp("project", "add-member", data, "e2e", "e2e", *AS)
+
+
+def totp(uri):
+    """The current code of an otpauth:// URI (RFC 6238: HMAC-SHA-1, 6 digits, 30 s)."""
+    secret = uri.split("secret=")[1].split("&")[0]
+    raw = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(raw, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    offset = mac[-1] & 15
+    return f"{(struct.unpack('>I', mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000:06d}"
+
+
+server = subprocess.Popen([P4DP, "serve", data, "--port", "0", *AS],
                           stdout=subprocess.PIPE, text=True)
 line = server.stdout.readline()
 base = line.strip().split(" on ")[-1].rstrip("/")
 query = "indicator=ili,gastro&level=departement&algorithm=none&from=2024-W20&to=2024-W26"
+login = urllib.request.Request(base + "/api/login", method="POST", data=json.dumps(
+    {"user": "e2e", "password": "e2e-password", "totp": totp(added["totp_uri"])}).encode())
+with urllib.request.urlopen(login, timeout=60) as r:
+    AUTH = {"Authorization": "Bearer " + json.loads(r.read())["token"]}
 
 
 def get(path):
-    with urllib.request.urlopen(base + path, timeout=60) as r:
+    request = urllib.request.Request(base + path + "&project=e2e", headers=AUTH)
+    with urllib.request.urlopen(request, timeout=60) as r:
         return json.loads(r.read())
 
 
@@ -158,7 +187,7 @@ try:
                  "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icpc-2", "code": "R80"}]}}
     body = (json.dumps(patient) + "\n" + json.dumps(condition) + "\n").encode()
     request = urllib.request.Request(base + "/api/ingest", data=body, method="POST",
-                                     headers={"Content-Type": "application/x-ndjson"})
+                                     headers={"Content-Type": "application/x-ndjson", **AUTH})
     with urllib.request.urlopen(request, timeout=60) as r:
         summary = json.loads(r.read())
     check(summary.get("accepted") == 2, f"the live push is accepted ({summary})")
@@ -183,7 +212,7 @@ finally:
     server.wait(timeout=60)
 
 # The served series after the push equal those built from scratch by a new process.
-rebuilt = json.loads(p4dp("surveil", data, "--key-file", key, "--indicator", "ili",
+rebuilt = json.loads(p4dp("surveil", data, *AS, "--project", "e2e", "--indicator", "ili",
                           "--indicator", "gastro", "--level", "departement", "--algorithm",
                           "none", "--from", "2024-W20", "--to", "2024-W26", "--format", "json"))
 check(rebuilt == after, "the live-updated series equal a full rebuild")
