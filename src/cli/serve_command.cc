@@ -19,6 +19,7 @@
 #include "base/file_system.h"
 #include "cli/commands.h"
 #include "cli/warehouse_access.h"
+#include "server/dashboard_routes.h"
 #include "server/http_server.h"
 #include "server/surveillance_routes.h"
 #include "server/warehouse_routes.h"
@@ -123,6 +124,7 @@ int Serve(const ServeArgs& args) {
     warehouse->StartBackgroundMerges();
     server::AddWarehouseRoutes(router, *warehouse, args.source);
     server::AddSurveillanceRoutes(router, *warehouse, series);
+    server::AddDashboardRoutes(router, *warehouse);
   }
   auto server = server::HttpServer::Create(
       {.bind_address = args.bind_address, .port = args.port, .web_dir = web_dir},

@@ -1,5 +1,5 @@
 // Population dashboards: age pyramid, prevalence of chronic conditions by département,
-// prescriptions by ATC class and consultations per week (GET /api/dashboards/*, docs/web.md).
+// prescriptions by ATC group and consultations per week (GET /api/dashboards/*, docs/web.md).
 // Each chart offers its image and its data (CSV); counts arrive already through the
 // small-cell rule ("<10" strings are drawn as 0 and shown as sent).
 import { h } from 'preact';
@@ -53,43 +53,60 @@ function Pyramid() {
 function Prevalence() {
   const [condition, setCondition] = useState('');
   const s = useRoute('/api/dashboards/prevalence', condition ? { condition } : {});
-  if (s.status !== 200) return html`<section class="card"><h2>${tr('Prévalence des maladies chroniques', 'Chronic condition prevalence')}</h2><${Unavailable} state=${s} /></section>`;
+  const heading = tr('Prévalence des maladies chroniques', 'Chronic condition prevalence');
+  if (s.status !== 200) return html`<section class="card"><h2>${heading}</h2><${Unavailable} state=${s} /></section>`;
   const rows = s.body.rows;
+  const title = (c) => tr(c.title_fr, c.title_en);
+  const current = s.body.conditions.find((c) => c.name === s.body.condition);
   const option = {
     tooltip: { trigger: 'axis' },
     grid: { left: 8, right: 8, top: 8, bottom: 8, containLabel: true },
     xAxis: { type: 'category', data: rows.map((r) => r.departement), axisLabel: { interval: 4, rotate: 90 } },
     yAxis: { type: 'value', name: '%' },
-    series: [{ type: 'bar', data: rows.map((r) => (typeof r.percent === 'number' ? r.percent : 0)), itemStyle: { color: '#41ab5d' } }],
+    series: [{ type: 'bar', data: rows.map((r) => (typeof r.percent === 'number' ? Number(r.percent.toFixed(2)) : null)),
+               itemStyle: { color: '#41ab5d' } }],
   };
   return html`<section class="card">
     <label>${tr('Maladie chronique', 'Chronic condition')}
       <select name="condition" value=${s.body.condition} onChange=${(e) => setCondition(e.target.value)}>
-        ${s.body.conditions.map((c) => html`<option value=${c.name}>${c.title}</option>`)}</select></label>
-    <${Chart} id="prevalence" title=${tr('Prévalence par département', 'Prevalence by département')} option=${option} height=${300}
+        ${s.body.conditions.map((c) => html`<option value=${c.name}>${title(c)}</option>`)}</select></label>
+    <${Chart} id="prevalence" title=${`${heading} — ${title(current)}`} option=${option} height=${330}
       table=${{ columns: ['departement', 'name', 'patients', 'population', 'percent'],
-                rows: rows.map((r) => [r.departement, departementNames[r.departement] || '', r.patients, r.population, r.percent]) }}
-      summary=${tr('Prévalence en pourcentage des patients, par département', 'Prevalence as a percentage of patients, by département')} /></section>`;
+                rows: rows.map((r) => [r.departement, departementNames[r.departement] || '', r.patients, r.population,
+                                       typeof r.percent === 'number' ? Number(r.percent.toFixed(2)) : null]) }}
+      summary=${tr(`Prévalence de ${title(current)} en pourcentage des patients, par département`,
+                   `Prevalence of ${title(current)} as a percentage of patients, by département`)} /></section>`;
 }
 
-function Weekly({ route, id, title, seriesKey }) {
+function Weekly({ route, id, title, seriesKey, label }) {
   const s = useRoute(route);
   if (s.status !== 200) return html`<section class="card"><h2>${title}</h2><${Unavailable} state=${s} /></section>`;
-  const weeks = s.body.weeks;
-  const series = s.body.series;
+  const { weeks, series } = s.body;
   const option = {
     tooltip: { trigger: 'axis' },
     legend: { top: 0, type: 'scroll' },
     grid: { left: 8, right: 8, top: 34, bottom: 8, containLabel: true },
     xAxis: { type: 'category', data: weeks, axisLabel: { interval: 25 } },
     yAxis: { type: 'value' },
-    series: series.map((x) => ({ name: x[seriesKey], type: 'line', showSymbol: false, data: x.values.map(n) })),
+    series: series.map((x) => ({ name: label(x[seriesKey]), type: 'line', showSymbol: false, data: x.values.map(n) })),
   };
   const columns = ['week', ...series.map((x) => x[seriesKey])];
   return html`<section class="card"><${Chart} id=${id} title=${title} option=${option} height=${320}
     table=${{ columns, rows: weeks.map((w, i) => [w, ...series.map((x) => x.values[i])]) }}
-    summary=${title} /></section>`;
+    summary=${tr(`${title} : ${series.length} séries sur ${weeks.length} semaines`,
+                 `${title}: ${series.length} series over ${weeks.length} weeks`)} /></section>`;
 }
+
+const kAtcGroups = {
+  A: ['Appareil digestif et métabolisme', 'Alimentary tract and metabolism'],
+  B: ['Sang', 'Blood'], C: ['Système cardiovasculaire', 'Cardiovascular system'],
+  D: ['Dermatologie', 'Dermatologicals'], G: ['Génito-urinaire, hormones sexuelles', 'Genito-urinary, sex hormones'],
+  H: ['Hormones systémiques', 'Systemic hormones'], J: ['Anti-infectieux', 'Anti-infectives'],
+  L: ['Antinéoplasiques, immunomodulateurs', 'Antineoplastic, immunomodulating'],
+  M: ['Muscle et squelette', 'Musculo-skeletal system'], N: ['Système nerveux', 'Nervous system'],
+  P: ['Antiparasitaires', 'Antiparasitic'], R: ['Système respiratoire', 'Respiratory system'],
+  S: ['Organes sensoriels', 'Sensory organs'], V: ['Divers', 'Various'],
+};
 
 export function DashboardsPage() {
   return html`
@@ -99,7 +116,9 @@ export function DashboardsPage() {
       <${Prevalence} />
     </div>
     <${Weekly} route="/api/dashboards/prescriptions" id="prescriptions" seriesKey="atc"
+      label=${(g) => `${g} ${kAtcGroups[g] ? tr(...kAtcGroups[g]) : ''}`}
       title=${tr('Prescriptions par classe ATC et par semaine', 'Prescriptions by ATC class per week')} />
     <${Weekly} route="/api/dashboards/consultations" id="consultations" seriesKey="name"
+      label=${() => tr('consultations', 'consultations')}
       title=${tr('Consultations par semaine', 'Consultations per week')} />`;
 }

@@ -42,7 +42,7 @@ export function SurveillancePage() {
   const [season, setSeason] = useState(0);
   const [mapMode, setMapMode] = useState('incidence');
   const [place, setPlace] = useState('FR');
-  const [weekIndex, setWeekIndex] = useState(-1);
+  const [chosenWeek, setChosenWeek] = useState('');  // '' : the season's last week
   const [depRows, setDepRows] = useState(null);
   const [seriesRows, setSeriesRows] = useState(null);
   const [alerts, setAlerts] = useState(null);
@@ -104,8 +104,12 @@ export function SurveillancePage() {
     if (!depRows) return [];
     return [...new Set(depRows.map((r) => r.period))].sort();
   }, [depRows]);
-  useEffect(() => { setWeekIndex(weeks.length - 1); }, [weeks]);
+  const weekIndex = weeks.includes(chosenWeek) ? weeks.indexOf(chosenWeek) : weeks.length - 1;
   const week = weeks[weekIndex] || '';
+  const setWeekIndex = (f) => {
+    const i = typeof f === 'function' ? f(weekIndex) : f;
+    setChosenWeek(weeks[i] || '');
+  };
 
   const byPlace = useMemo(() => {
     const m = new Map();
@@ -118,9 +122,10 @@ export function SurveillancePage() {
   useEffect(() => {
     if (!playing) return;
     timer.current = setInterval(() => {
-      setWeekIndex((i) => {
-        if (i + 1 >= weeks.length) { setPlaying(false); return i; }
-        return i + 1;
+      setChosenWeek((current) => {
+        const i = weeks.indexOf(current);
+        if (i < 0 || i + 1 >= weeks.length) { setPlaying(false); return current; }
+        return weeks[i + 1];
       });
     }, 500);
     return () => clearInterval(timer.current);
@@ -220,8 +225,7 @@ export function SurveillancePage() {
       <h2 id="alerts-title">${tr('Alertes de la saison', 'Alerts of the season')} (${algorithm})</h2>
       ${alerts ? html`<${AlertTable} alerts=${alerts} onShow=${(a) => {
           setPlace(a.place);
-          const i = weeks.indexOf(a.since);
-          if (i >= 0) setWeekIndex(i);
+          setChosenWeek(a.since);
         }} />` : html`<p role="status">${tr('Chargement…', 'Loading…')}</p>`}
     </section>`;
 }
