@@ -212,6 +212,7 @@ try {
 
   // The cohort builder: the contract's example, by clicking.
   const tCohorts = await openPage('cohorts');
+  let usedSearch = false;
   await page.fill('input[name=title]', example.title);
   for (const [name, codes] of Object.entries(example.codesets)) {
     await page.fill('input[name=codeset-name]', name);
@@ -219,8 +220,15 @@ try {
     const set = page.locator(`fieldset[data-codeset="${name}"]`);
     for (const c of codes) {
       await set.locator('select[name=system]').selectOption(c.system);
-      await set.locator('input[name=code]').fill(c.code);
-      await set.getByRole('button', { name: 'Ajouter ce code' }).click();
+      if (c.system === 'atc' && !c.descendants) {
+        // Picked from the code search (GET /api/codes) by its first five characters.
+        await set.locator('input[name=code]').fill(c.code.slice(0, 5));
+        await set.locator('ul.hits button.hit', { hasText: c.code }).click();
+        usedSearch = true;
+      } else {
+        await set.locator('input[name=code]').fill(c.code);
+        await set.getByRole('button', { name: 'Ajouter ce code' }).click();
+      }
       if (c.descendants) await set.locator(`li[data-code="${c.code}"] input[name=descendants]`).check();
     }
   }
@@ -286,6 +294,15 @@ try {
     ? a.patients.toLocaleString('fr-FR') : a.patients));
   check(JSON.stringify(shownSteps) === JSON.stringify(want),
         `the attrition funnel is p4dp count's (${shownSteps.join(' > ')})`);
+  check(usedSearch, 'a code was picked from the code search');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('figure[data-chart=attrition] button', { hasText: 'CSV' }).click(),
+  ]);
+  const csv = fs.readFileSync(await download.path(), 'utf8').trim().split('\n');
+  check(csv[0] === 'step,patients' && csv.length === expected.attrition.length + 1 &&
+        csv[1] === `entrée,${expected.attrition[0].patients}`,
+        `the attrition chart's data downloads as CSV (${csv.length - 1} rows)`);
   await page.locator('details.json-view summary').click();
   await screenshot('cohorts');
   await checkKeyboard('cohorts');
@@ -309,6 +326,14 @@ try {
     await page.locator('.chart-box svg').first().waitFor();
     await screenshot('surveillance-alarm');
     await page.locator('input[name=mapmode][value=incidence]').check();
+    // The week slider replays the season: the week moves on by itself.
+    await page.getByRole('button', { name: 'Rejouer la saison' }).click();
+    await page.waitForFunction((since) => {
+      const w = document.querySelector('output.week-label').dataset.week;
+      return w && w > since;
+    }, target.alert.since);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    check(true, 'the week slider replays the season');
   }
   await screenshot('surveillance');
   await checkKeyboard('surveillance');

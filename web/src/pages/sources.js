@@ -25,7 +25,7 @@ export function SourcesPage() {
   if (!stats) return html`<p role="status">${tr('Chargement…', 'Loading…')}</p>`;
   const bySource = pairs(stats.events_by_source);
   const byDomain = pairs(stats.events_by_domain);
-  const quarantine = pairs(stats.quarantined_by_reason || stats.quarantine_by_reason || stats.quarantined);
+  const quarantine = pairs(stats.quarantined_by_reason);
   const bar = (rows) => ({
     grid: { left: 8, right: 64, top: 8, bottom: 8, containLabel: true },
     xAxis: { type: 'value', show: false },
