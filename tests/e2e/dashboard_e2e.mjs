@@ -337,6 +337,14 @@ try {
   }
   await screenshot('surveillance');
   await checkKeyboard('surveillance');
+  // The map by keyboard: one tab stop, arrows between départements, Enter selects.
+  await page.locator('svg.map [tabindex="0"]').focus();
+  const from = await page.evaluate(() => document.activeElement.dataset.dep);
+  await page.keyboard.press('ArrowRight');
+  const to = await page.evaluate(() => document.activeElement.dataset.dep);
+  await page.keyboard.press('Enter');
+  check(from !== to && await page.locator('select[name=place]').inputValue() === to,
+        `the map works by keyboard (${from} -> ${to}, selected)`);
   await checkTextAlternatives('surveillance');
 
   const timings = { cohorts: tCohorts, surveillance: tSurveillance };

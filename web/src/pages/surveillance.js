@@ -15,6 +15,10 @@ const html = htm.bind(h);
 const kClasses = ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'];
 const kAlarm = '#d62728';
 const kNoData = '#e6e6e6';
+// French titles of the default indicators (config/indicators.json has English ones).
+const kIndicatorsFr = { ili: 'Syndrome grippal', gastro: 'Gastro-entérite aiguë',
+  bronchiolitis: 'Bronchiolite', covid: 'COVID-19', varicella: 'Varicelle', measles: 'Rougeole' };
+const indicatorTitle = (i) => (i ? tr(kIndicatorsFr[i.name] || i.title || i.name, i.title || i.name) : '');
 
 // The controls of a detector as the series routes take them (EARS needs a least sigma of one
 // case on small weekly counts, docs/surveillance.md).
@@ -157,7 +161,7 @@ export function SurveillancePage() {
     : [...kClasses.map((fill, i) => ({
         fill, text: `${num(i * step, 1)} – ${num((i + 1) * step, 1)} /100 000` })),
        { fill: kNoData, text: tr('pas de données', 'no data') }];
-  const indicatorTitle = (info.indicators.find((i) => i.name === indicator) || {}).title || indicator;
+  const title = indicatorTitle(info.indicators.find((i) => i.name === indicator)) || indicator;
   const alarmedThisWeek = [...byPlace.values()].filter((r) => r.alarm).map((r) => r.place);
 
   return html`
@@ -165,7 +169,7 @@ export function SurveillancePage() {
     <form class="controls" onSubmit=${(e) => e.preventDefault()}>
       <label>${tr('Indicateur', 'Indicator')}
         <select name="indicator" value=${indicator} onChange=${(e) => setIndicator(e.target.value)}>
-          ${info.indicators.map((i) => html`<option value=${i.name}>${i.title || i.name}</option>`)}
+          ${info.indicators.map((i) => html`<option value=${i.name}>${indicatorTitle(i)}</option>`)}
         </select></label>
       <label>${tr('Algorithme', 'Algorithm')}
         <select name="algorithm" value=${algorithm} onChange=${(e) => setAlgorithm(e.target.value)}>
@@ -203,11 +207,11 @@ export function SurveillancePage() {
     </div>
     <div class="grid-2">
       <section aria-labelledby="map-title" class="card">
-        <h2 id="map-title">${indicatorTitle} — ${week}</h2>
+        <h2 id="map-title">${title} — ${week}</h2>
         ${depRows ? html`<${FranceMap} colour=${colour} label=${label} legend=${legend}
             selected=${place} onSelect=${setPlace}
-            title=${tr(`Carte des départements, ${indicatorTitle}, semaine ${week} : ${alarmedThisWeek.length} en alarme`,
-                       `Map of départements, ${indicatorTitle}, week ${week}: ${alarmedThisWeek.length} in alarm`)} />`
+            title=${tr(`Carte des départements, ${title}, semaine ${week} : ${alarmedThisWeek.length} en alarme`,
+                       `Map of départements, ${title}, week ${week}: ${alarmedThisWeek.length} in alarm`)} />`
           : html`<p role="status">${tr('Chargement de la carte…', 'Loading the map…')}</p>`}
         <p class="map-summary" data-alarmed=${alarmedThisWeek.join(' ')}>
           ${alarmedThisWeek.length
@@ -217,7 +221,7 @@ export function SurveillancePage() {
       </section>
       <section class="card">
         ${seriesRows ? html`<${SeriesChart} rows=${seriesRows} week=${week}
-            title=${`${indicatorTitle} — ${place === 'FR' ? 'France' : placeName('departement', place)}`} />`
+            title=${`${title} — ${place === 'FR' ? 'France' : placeName('departement', place)}`} />`
           : html`<p role="status">${tr('Chargement de la série…', 'Loading the series…')}</p>`}
       </section>
     </div>
