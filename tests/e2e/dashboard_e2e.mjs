@@ -335,6 +335,21 @@ try {
     await page.getByRole('button', { name: 'Pause' }).click();
     check(true, 'the week slider replays the season');
   }
+  // A season of influenza-like illness at its national peak, whose counts are large enough to
+  // be shown.
+  const peakYear = String(Number(target ? target.year : 2024) === 2024 ? 2023 : 2024);
+  const nation = await getJson(`/api/surveillance/series?indicator=ili&level=nation&algorithm=none` +
+                               `&from=${peakYear}-W01&to=${peakYear}-W52`);
+  const peak = nation.body.rows.reduce((best, r) => (r.count > best.count ? r : best));
+  await page.selectOption('select[name=indicator]', 'ili');
+  await page.selectOption('select[name=place]', 'FR');
+  await page.selectOption('select[name=season]', peakYear);
+  await page.locator('h2#map-title', { hasText: 'Syndrome grippal' }).waitFor();
+  await page.locator('svg.map path').first().waitFor();
+  await page.waitForLoadState('networkidle');
+  const peakIndex = nation.body.rows.findIndex((r) => r.period === peak.period);
+  await page.locator('input[name=week]').fill(String(peakIndex));
+  await page.locator(`output[data-week="${peak.period}"]`).waitFor();
   await screenshot('surveillance');
   await checkKeyboard('surveillance');
   // The map by keyboard: one tab stop, arrows between départements, Enter selects.

@@ -57,7 +57,14 @@ async function call(method, path, { params, body, signal } = {}) {
     return { status: 0, body: { error: String(e.message || e) } };
   }
   let parsed = null;
-  const text = await response.text();
+  let text;
+  try {
+    text = await response.text();
+  } catch (e) {
+    // Cancelled while the body arrived (the page asked for something newer).
+    if (e.name === 'AbortError') return { status: 0, aborted: true, body: null };
+    return { status: 0, body: { error: String(e.message || e) } };
+  }
   try { parsed = text ? JSON.parse(text) : null; } catch { parsed = { error: text }; }
   if (response.status === 401 && session.mode === 'auth') onUnauthorised();
   return { status: response.status, body: parsed };
@@ -117,4 +124,18 @@ export async function logout() {
 // A count as the server sends it: a number, or a suppressed small count such as "<10".
 export function isSuppressed(count) {
   return typeof count === 'string';
+}
+
+// The project's small-cell threshold (10 when no project is known).
+export function minCell() {
+  const p = currentProject();
+  return (p && Number(p.min_cell)) || 10;
+}
+
+// The small-cell rule applied by the page to counts the server sends unmasked (the
+// surveillance series today): 1 to minCell()-1 become "<minCell()"; strings pass as sent.
+export function shownCount(count) {
+  if (typeof count !== 'number') return count;
+  const m = minCell();
+  return count > 0 && count < m ? `<${m}` : count;
 }

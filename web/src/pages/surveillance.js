@@ -5,7 +5,7 @@
 import { h } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
-import { api } from '../api.js';
+import { api, minCell, shownCount } from '../api.js';
 import { tr, num } from '../i18n.js';
 import { Chart } from '../chart.js';
 import { FranceMap } from './francemap.js';
@@ -15,6 +15,7 @@ const html = htm.bind(h);
 const kClasses = ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'];
 const kAlarm = '#d62728';
 const kNoData = '#e6e6e6';
+const kSmall = '#b8b8b8';
 // French titles of the default indicators (config/indicators.json has English ones).
 const kIndicatorsFr = { ili: 'Syndrome grippal', gastro: 'Gastro-entérite aiguë',
   bronchiolitis: 'Bronchiolite', covid: 'COVID-19', varicella: 'Varicelle', measles: 'Rougeole' };
@@ -37,6 +38,9 @@ function seasonsOf(info) {
 }
 
 function value(v) { return typeof v === 'number' ? v : null; }
+// Whether a row's count is under the small-cell threshold (then neither it nor its incidence
+// is shown: the incidence would give it away).
+function small(r) { return typeof shownCount(r.count) === 'string'; }
 
 export function SurveillancePage() {
   const [info, setInfo] = useState(null);
@@ -59,7 +63,9 @@ export function SurveillancePage() {
       setInfo(r.body);
       setIndicator(r.body.indicators[0] ? r.body.indicators[0].name : '');
       if (!r.body.algorithms.includes('ears-c2')) setAlgorithm(r.body.default_algorithm);
-      setSeason(Number(r.body.last_week.slice(0, 4)));
+      // The latest season with at least two months of weeks.
+      const [year, week] = r.body.last_week.split('-W').map(Number);
+      setSeason(week >= 8 || year <= Number(r.body.first_week.slice(0, 4)) ? year : year - 1);
     });
   }, []);
 
@@ -120,8 +126,20 @@ export function SurveillancePage() {
     for (const r of depRows || []) if (r.period === week) m.set(r.place, r);
     return m;
   }, [depRows, week]);
-  const maxIncidence = useMemo(() => Math.max(1e-9, ...(depRows || [])
-    .map((r) => value(r.incidence) || 0)), [depRows]);
+  // Class breaks: the quintiles of the season's shown incidences above 0, so that the five
+  // colours spread over the départements whatever the outliers.
+  const breaks = useMemo(() => {
+    const v = (depRows || []).filter((r) => !small(r) && value(r.incidence) > 0)
+      .map((r) => r.incidence).sort((a, b) => a - b);
+    if (!v.length) return null;
+    const q = (f) => v[Math.min(v.length - 1, Math.floor(f * v.length))];
+    const quintiles = [0, q(0.2), q(0.4), q(0.6), q(0.8), v[v.length - 1]];
+    // Too few distinct values for quintiles: five equal classes up to the highest.
+    if (quintiles.some((x, i) => i > 0 && x <= quintiles[i - 1])) {
+      return quintiles.map((_, i) => (v[v.length - 1] * i) / 5);
+    }
+    return quintiles;
+  }, [depRows]);
 
   useEffect(() => {
     if (!playing) return;
@@ -142,24 +160,28 @@ export function SurveillancePage() {
     const r = byPlace.get(code);
     if (!r) return kNoData;
     if (mapMode === 'alarm') return r.alarm ? kAlarm : (r.alarm === 0 || r.alarm === false ? '#c7e9c0' : kNoData);
+    if (small(r)) return kSmall;
     const inc = value(r.incidence);
     if (inc === null) return kNoData;
-    return kClasses[Math.min(4, Math.floor((inc / maxIncidence) * 5))];
+    if (!breaks) return kClasses[0];
+    let c = 0;
+    while (c < 4 && inc > breaks[c + 1]) ++c;
+    return kClasses[c];
   };
   const label = (code) => {
     const r = byPlace.get(code);
     if (!r) return tr('pas de données', 'no data');
-    const parts = [`${num(r.count)} ${tr('cas', 'cases')}`];
-    if (value(r.incidence) !== null) parts.push(`${num(r.incidence, 1)} /100 000`);
+    const parts = [`${num(shownCount(r.count))} ${tr('cas', 'cases')}`];
+    if (value(r.incidence) !== null && !small(r)) parts.push(`${num(r.incidence, 1)} /100 000`);
     if (r.alarm) parts.push(tr('ALARME', 'ALARM'));
     return parts.join(' · ');
   };
-  const step = maxIncidence / 5;
   const legend = mapMode === 'alarm'
     ? [{ fill: kAlarm, text: tr('alarme', 'alarm') }, { fill: '#c7e9c0', text: tr('pas d’alarme', 'no alarm') },
        { fill: kNoData, text: tr('non évalué', 'not evaluated') }]
-    : [...kClasses.map((fill, i) => ({
-        fill, text: `${num(i * step, 1)} – ${num((i + 1) * step, 1)} /100 000` })),
+    : [...(breaks ? kClasses : []).map((fill, i) => ({
+        fill, text: `${num(breaks[i], 1)} – ${num(breaks[i + 1], 1)} /100 000` })),
+       { fill: kSmall, text: tr(`effectif masqué (moins de ${minCell()} cas)`, `count hidden (under ${minCell()} cases)`) },
        { fill: kNoData, text: tr('pas de données', 'no data') }];
   const title = indicatorTitle(info.indicators.find((i) => i.name === indicator)) || indicator;
   const alarmedThisWeek = [...byPlace.values()].filter((r) => r.alarm).map((r) => r.place);
@@ -244,7 +266,8 @@ function SeriesChart({ rows, week, title }) {
   const expected = rows.map((r) => value(r.expected));
   const band = rows.map((r) => (value(r.threshold) !== null && value(r.expected) !== null
     ? value(r.threshold) - value(r.expected) : null));
-  const alarms = rows.map((r) => (r.alarm ? value(r.count) : null));
+  // Counts under the small-cell threshold are not drawn; their alarms sit on the threshold.
+  const alarms = rows.map((r) => (r.alarm ? (small(r) ? value(r.threshold) : value(r.count)) : null));
   const option = {
     tooltip: { trigger: 'axis' },
     legend: { top: 0 },
@@ -252,7 +275,7 @@ function SeriesChart({ rows, week, title }) {
     xAxis: { type: 'category', data: periods, axisLabel: { interval: 7 } },
     yAxis: { type: 'value', name: tr('cas', 'cases') },
     series: [
-      { name: tr('observé', 'observed'), type: 'bar', data: rows.map((r) => value(r.count)),
+      { name: tr('observé', 'observed'), type: 'bar', data: rows.map((r) => (small(r) ? null : value(r.count))),
         itemStyle: { color: '#6baed6' },
         markLine: week ? { symbol: 'none', silent: true, data: [{ xAxis: week }],
                            lineStyle: { color: '#333', type: 'dashed' }, label: { show: false } }
@@ -269,11 +292,15 @@ function SeriesChart({ rows, week, title }) {
   const nAlarms = alarms.filter((a) => a !== null).length;
   const table = {
     columns: ['period', 'count', 'incidence', 'expected', 'threshold', 'alarm'],
-    rows: rows.map((r) => [r.period, r.count, r.incidence, r.expected, r.threshold, r.alarm]),
+    rows: rows.map((r) => [r.period, shownCount(r.count), small(r) ? null : r.incidence, r.expected,
+                           r.threshold, r.alarm]),
   };
+  const nSmall = rows.filter(small).length;
   return html`<${Chart} id="series" title=${title} option=${option} table=${table} height=${360}
-    summary=${tr(`Série hebdomadaire, ${rows.length} semaines, ${nAlarms} semaines en alarme`,
-                 `Weekly series, ${rows.length} weeks, ${nAlarms} weeks in alarm`)} />`;
+    summary=${tr(`Série hebdomadaire, ${rows.length} semaines, ${nAlarms} semaines en alarme, ${nSmall} effectifs masqués`,
+                 `Weekly series, ${rows.length} weeks, ${nAlarms} weeks in alarm, ${nSmall} counts hidden`)} />
+    ${nSmall > 0 && html`<p class="muted">${tr(`Les semaines de moins de ${minCell()} cas ne sont pas dessinées (règle des petits effectifs).`,
+      `Weeks with fewer than ${minCell()} cases are not drawn (small-cell rule).`)}</p>`}`;
 }
 
 function AlertTable({ alerts, onShow }) {
@@ -291,7 +318,7 @@ function AlertTable({ alerts, onShow }) {
       <tbody>${sorted.map((a) => html`
         <tr data-place=${a.place} data-since=${a.since}>
           <td>${placeName(a.level, a.place)} (${a.place})</td><td>${a.since}</td><td>${a.period}</td>
-          <td>${a.periods}</td><td>${num(a.observed)}</td><td>${num(a.expected, 1)}</td>
+          <td>${a.periods}</td><td>${num(shownCount(a.observed))}</td><td>${num(a.expected, 1)}</td>
           <td>${num(a.threshold, 1)}</td><td>${a.current ? tr('oui', 'yes') : ''}</td>
           <td><button type="button" onClick=${() => onShow(a)}>${tr('Voir', 'Show')}</button></td>
         </tr>`)}</tbody>
