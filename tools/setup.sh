@@ -12,6 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev libhowardhinnant-date-dev libsodium-dev libxxhash-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev curl
   libroaring-dev libsqlite3-dev zlib1g-dev libjemalloc-dev libeigen3-dev liboath-dev
+  chromium  # the browser of the web dashboard's end-to-end tests (tests/e2e/)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -29,8 +30,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}"
 fi
 
-# npm modules, pinned by package-lock.json.
-for dir in tools/fhir-validate tools/duckdb; do
+# npm modules, pinned by package-lock.json. web/'s are the dashboard's (Vite, Preact, ECharts,
+# playwright-core for the browser tests); the CMake build below runs its Vite build.
+for dir in tools/fhir-validate tools/duckdb web; do
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
     echo "setup: npm ci in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

@@ -69,6 +69,8 @@ enum class Action : uint8_t {
   kIncidentAck,             // p4dp incident ack
   kOptOut,                  // p4dp optout (the rights issue)
   kBackup,                  // p4dp backup, restore, keys rotate (the rights issue)
+  kCodeSearch,              // GET /api/codes (the cohort builder's code search)
+  kDashboards,              // GET /api/dashboards/* (population dashboards)
 };
 
 // One row of the table.

@@ -23,6 +23,7 @@
 #include "cli/operator.h"
 #include "cli/warehouse_access.h"
 #include "server/access_routes.h"
+#include "server/dashboard_routes.h"
 #include "server/http_server.h"
 #include "server/surveillance_routes.h"
 #include "server/warehouse_routes.h"
@@ -44,6 +45,7 @@ struct ServeArgs {
   std::string indicators_file;  // empty: the default indicators
   double session_hours = static_cast<double>(access::kSessionSecondsDefault) / 3600;
   int64_t queries_per_hour = access::QueryGuardOptions{}.queries_max;
+  int64_t near_identical_per_hour = access::QueryGuardOptions{}.near_identical_max;
 };
 
 std::string WebDir(const ServeArgs& args) {
@@ -137,8 +139,10 @@ int Serve(const ServeArgs& args) {
     server::AddAccessRoutes(router, *access);
     access::QueryGuardOptions guard;
     guard.queries_max = args.queries_per_hour;
+    guard.near_identical_max = args.near_identical_per_hour;
     server::AddWarehouseRoutes(router, *warehouse, args.source, *access, guard);
     server::AddSurveillanceRoutes(router, *warehouse, series, *access);
+    server::AddDashboardRoutes(router, *warehouse, *access);
   }
   auto server = server::HttpServer::Create(
       {.bind_address = args.bind_address, .port = args.port, .web_dir = web_dir},
@@ -180,6 +184,11 @@ void RegisterServe(CLI::App& app, RunFn& run) {
   sub->add_option("--queries-per-hour", args->queries_per_hour,
                   "Cohort counts a user may run in one project per hour (then 429)")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))
+      ->capture_default_str();
+  sub->add_option("--near-identical-per-hour", args->near_identical_per_hour,
+                  "Counts a user may run in one project per hour that differ from another by "
+                  "one criterion (differencing guard; then 429)")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}))
       ->capture_default_str();
   sub->callback([args, &run] { run = [args] { return Serve(*args); }; });
 }

@@ -19,6 +19,7 @@
 #include "crypto/totp.h"
 #include "ingest/pipeline.h"
 #include "server/access_routes.h"
+#include "server/dashboard_routes.h"
 #include "server/http_server.h"
 #include "server/surveillance_routes.h"
 #include "server/warehouse_routes.h"
@@ -78,6 +79,13 @@ std::vector<RouteCase> Routes(const std::string& patient_body) {
        {"epidemiologist"},
        true,
        false},
+      // The dashboard's routes: the code search serves the cohort builder (researchers and
+      // investigators); population dashboards are the researcher's.
+      {"GET", "/api/codes?q=E1", "", {"researcher", "investigator"}, true, false},
+      {"GET", "/api/dashboards/pyramid", "", {"researcher"}, true, false},
+      {"GET", "/api/dashboards/prevalence", "", {"researcher"}, true, false},
+      {"GET", "/api/dashboards/prescriptions", "", {"researcher"}, true, false},
+      {"GET", "/api/dashboards/consultations", "", {"researcher"}, true, false},
   };
 }
 
@@ -127,6 +135,7 @@ class GuardTable : public ::testing::Test {
     server::AddAccessRoutes(router_, *access_);
     server::AddWarehouseRoutes(router_, *warehouse_, "test", *access_);
     server::AddSurveillanceRoutes(router_, *warehouse_, *series_, *access_);
+    server::AddDashboardRoutes(router_, *warehouse_, *access_);
     MakeUsersAndProjects();
   }
 
@@ -217,7 +226,7 @@ TEST_F(GuardTable, EveryRouteRoleProjectGivesTheExpectedStatusAndOneAuditEntry) 
       }
     }
   }
-  EXPECT_EQ(checked, 8 * 8 * 5);
+  EXPECT_EQ(checked, 13 * 8 * 5);
   // Aggregate projects never give patient lists, even to a member investigator.
   access::Project agg{.id = "p-aggregate", .title = "t", .min_cell = 1};
   ASSERT_TRUE(access_->catalog().CreateProject(agg).ok());
