@@ -30,6 +30,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}"
 fi
 
+# The dashboard's build (Vite 7) needs Node.js 20.19 or later; Debian 12's own nodejs is 18.
+node_version=$(node -p 'process.versions.node')
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+              process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "setup: Node.js $node_version is too old for the web dashboard's build (Vite 7 needs" \
+       "20.19 or later; Debian 12 ships 18): install Node.js 20 or 22, then run this again" >&2
+  exit 1
+fi
+
 # npm modules, pinned by package-lock.json. web/'s are the dashboard's (Vite, Preact, ECharts,
 # playwright-core for the browser tests); the CMake build below runs its Vite build.
 for dir in tools/fhir-validate tools/duckdb web; do
