@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <string>
 
 #include "domain/departement.h"
+#include "domain/patient.h"
 
 namespace p4dp::server {
 namespace {
@@ -293,6 +295,134 @@ Result<std::shared_ptr<const SurveillanceDisclosure::Weeks>> SurveillanceDisclos
   std::lock_guard lock(mu_);
   if (generation == generation_) cache_[{-1, threshold}] = weeks;
   return weeks;
+}
+
+bool InPerimeter(const surveil::Indicator& indicator, const access::Project& project) {
+  if (project.domains.empty()) return true;
+  if (!indicator.domain) return false;
+  const std::string_view name = domain::DomainName(*indicator.domain);
+  return std::find(project.domains.begin(), project.domains.end(), name) != project.domains.end();
+}
+
+Status FitToProject(const access::Project& project,
+                    const std::vector<surveil::Indicator>& indicators,
+                    surveil::SurveilRequest& request) {
+  if (!project.population.empty()) {
+    return Status::PermissionDenied(
+        "surveillance is not available in a project restricted to a population cohort "
+        "(docs/access-disclosure.md)");
+  }
+  if (request.indicators.empty()) {
+    for (size_t i = 0; i < indicators.size(); ++i) {
+      if (InPerimeter(indicators[i], project)) request.indicators.push_back(static_cast<int>(i));
+    }
+    if (request.indicators.empty()) {
+      return Status::PermissionDenied("indicator: none within the project's domains");
+    }
+  }
+  for (int i : request.indicators) {
+    const surveil::Indicator& indicator = indicators[static_cast<size_t>(i)];
+    if (!InPerimeter(indicator, project)) {
+      return Status::PermissionDenied("indicator: '" + indicator.name +
+                                      "' is outside the project's domains");
+    }
+  }
+  if (project.from && (!request.from || *request.from < *project.from)) request.from = project.from;
+  if (project.to && (!request.to || *request.to > *project.to)) request.to = project.to;
+  if (project.min_cell > 1 && request.granularity == surveil::Granularity::kDay) {
+    return Status::InvalidArgument(
+        "period: daily series are released only in projects whose small-cell threshold is 1 "
+        "(days add up to weeks)");
+  }
+  return Status::Ok();
+}
+
+bool AlarmReleasable(access::CellState state, double upper, int64_t threshold) {
+  if (state == access::CellState::kShown) return true;
+  if (state != access::CellState::kSmall || std::isnan(upper)) return false;
+  int64_t below = 0, above = 0;  // values of 1 .. t-1 at most / above the detector's threshold
+  for (int64_t v = 1; v < threshold; ++v) {
+    (static_cast<double>(v) > upper ? above : below)++;
+  }
+  return below >= 2 && above >= 2;
+}
+
+namespace {
+
+// The week index of a period label of the view ("2024-W10"); -1 if none.
+int WeekOf(const surveil::SeriesStore::View& view, const std::string& label) {
+  const int n = view.periods(surveil::Granularity::kWeek);
+  for (int w = n - 1; w >= 0; --w) {
+    if (view.PeriodLabel(surveil::Granularity::kWeek, w) == label) return w;
+  }
+  return -1;
+}
+
+std::string HiddenText(access::CellState state, int64_t threshold) {
+  return access::CountText({.state = state, .value = 0}, {.threshold = threshold});
+}
+
+}  // namespace
+
+Status ProtectResult(surveil::SurveilResult& result, const surveil::SeriesStore::View& view,
+                     const std::vector<surveil::Indicator>& indicators, int64_t threshold,
+                     SurveillanceDisclosure& cache, uint64_t generation) {
+  if (threshold <= 1) return Status::Ok();
+  std::map<std::string, std::shared_ptr<const SurveillanceDisclosure::Weeks>> counts;
+  for (size_t i = 0; i < indicators.size(); ++i) {
+    counts[indicators[i].name] = nullptr;  // computed when a row or alert needs it
+  }
+  auto counts_of = [&](const std::string& name) -> Result<const SurveillanceDisclosure::Weeks*> {
+    auto& slot = counts[name];
+    if (!slot) {
+      size_t i = 0;
+      while (i < indicators.size() && indicators[i].name != name) ++i;
+      if (i == indicators.size()) return Status::Internal("unknown indicator in a result");
+      slot = P4DP_TRY(cache.Counts(view, static_cast<int>(i), threshold, generation));
+    }
+    return slot.get();
+  };
+  const auto population = P4DP_TRY(cache.Population(view, threshold, generation));
+  // A period outside the weeks (there is none: rows are weeks here) is withheld.
+  auto state_in = [&](const SurveillanceDisclosure::Weeks& weeks, int week,
+                      const surveil::Place& place, int band) {
+    if (week < 0 || static_cast<size_t>(week) >= weeks.size())
+      return access::CellState::kSuppressed;
+    return weeks[static_cast<size_t>(week)].cells[CellOf(place, band)];
+  };
+  for (surveil::SeriesRow& r : result.rows) {
+    const int week = WeekOf(view, r.period);
+    const auto count = state_in(*P4DP_TRY(counts_of(r.indicator)), week, r.place, r.band);
+    const auto pop = state_in(*population, week, r.place, r.band);
+    if (count != access::CellState::kShown) r.count_text = HiddenText(count, threshold);
+    if (pop != access::CellState::kShown) r.population_text = HiddenText(pop, threshold);
+    if (count != access::CellState::kShown || pop != access::CellState::kShown) {
+      // The incidence and its interval would give the hidden number away.
+      r.incidence = r.ci_low = r.ci_high = std::nan("");
+    }
+    if (!AlarmReleasable(count, r.threshold, threshold)) r.alarm.reset();
+  }
+  std::vector<surveil::Alert> kept;
+  for (surveil::Alert& a : result.alerts) {
+    const int week = WeekOf(view, a.period);
+    const auto count = state_in(*P4DP_TRY(counts_of(a.indicator)), week, a.place, a.band);
+    // An alert tells that the count passed the threshold: left out where that would narrow
+    // a hidden count.
+    if (!AlarmReleasable(count, a.threshold, threshold)) continue;
+    if (count != access::CellState::kShown) a.observed_text = HiddenText(count, threshold);
+    // The run says every period of it was alarmed: it starts after the last earlier period
+    // whose count is hidden (their detector thresholds are not at hand to apply the rule).
+    const auto& weeks = *P4DP_TRY(counts_of(a.indicator));
+    for (int w = week - 1; w >= 0 && w > week - a.periods; --w) {
+      if (state_in(weeks, w, a.place, a.band) == access::CellState::kShown) continue;
+      a.periods = week - w;
+      a.since = view.PeriodLabel(surveil::Granularity::kWeek, w + 1);
+      break;
+    }
+    kept.push_back(std::move(a));
+  }
+  result.alerts = std::move(kept);
+  return Status::Ok();
 }
 
 }  // namespace p4dp::server

@@ -24,9 +24,11 @@
 #include <tuple>
 #include <vector>
 
+#include "access/catalog.h"
 #include "access/disclosure.h"
 #include "base/status.h"
 #include "surveil/series.h"
+#include "surveil/surveillance.h"
 
 namespace p4dp::server {
 
@@ -83,5 +85,33 @@ class SurveillanceDisclosure {
   // (indicator or -1 for the population, threshold) -> states
   std::map<std::pair<int, int64_t>, std::shared_ptr<const Weeks>> cache_;
 };
+
+// Whether `project`'s perimeter lets it see `indicator`: its domain among the project's
+// domains (an indicator of every domain needs a project of every domain).
+bool InPerimeter(const surveil::Indicator& indicator, const access::Project& project);
+
+// Fits a parsed request to `project`'s perimeter and disclosure: no indicator named means
+// those within its domains; its period bounds from and to; daily series need threshold 1
+// (days add up to weeks). Errors: PermissionDenied for an indicator outside the domains or
+// a project restricted to a population cohort (not applied to the series yet: refused
+// rather than answered over everyone), InvalidArgument for daily series.
+Status FitToProject(const access::Project& project,
+                    const std::vector<surveil::Indicator>& indicators,
+                    surveil::SurveilRequest& request);
+
+// Applies the project's threshold to a result computed on `view` for `request` (call inside
+// SeriesStore::Read): hidden counts and populations get their text ("<10", "suppressed") and
+// no incidence; the alarm of a hidden count is told only where it does not narrow it
+// (AlarmReleasable), and alerts that would are left out. `cache` keeps the states of
+// `generation` of the series.
+Status ProtectResult(surveil::SurveilResult& result, const surveil::SeriesStore::View& view,
+                     const std::vector<surveil::Indicator>& indicators, int64_t threshold,
+                     SurveillanceDisclosure& cache, uint64_t generation);
+
+// Whether the alarm of a count in `state` may be told, the detector's threshold being
+// `upper`: always for a shown count; for a small one only when both answers leave it at
+// least two values in 1 .. t-1 (a rule of the threshold alone, so that withholding the
+// alarm tells nothing); never for a count hidden as a complement.
+bool AlarmReleasable(access::CellState state, double upper, int64_t threshold);
 
 }  // namespace p4dp::server
