@@ -397,6 +397,14 @@ Result<std::vector<CellState>> SuppressTable(const CountTable& table,
   // Every sum with 0 or 2+ hidden cells is not enough: what a reader knows can still pin a
   // hidden cell (FirstRecoverable). While some cell is pinned, hide one more cell (the
   // smallest that may help); when none is left to hide, withhold the table.
+  auto too_many = [&] {
+    return hidden_max != SIZE_MAX &&
+           static_cast<size_t>(std::count_if(state.begin(), state.end(), Hidden)) > hidden_max;
+  };
+  if (too_many()) {
+    return Status::ResourceExhausted("table: more than " + std::to_string(hidden_max) +
+                                     " hidden cells");
+  }
   for (;;) {
     CompleteSums(table, state);
     if (hidden_max != SIZE_MAX &&
