@@ -313,12 +313,16 @@ size_t FirstRecoverable(const CountTable& table, const std::vector<CellState>& s
 // not zero; with `above` set, only cells greater than it. None: SIZE_MAX.
 size_t Complement(const TableSum& sum, const CountTable& table, const std::vector<CellState>& state,
                   int64_t above) {
+  auto excluded = [&](size_t c) {
+    return c < table.no_complement.size() && table.no_complement[c];
+  };
   size_t best = SIZE_MAX;
   for (size_t p : sum.parts) {
-    if (Hidden(state[p]) || table.cells[p] <= above) continue;
+    if (Hidden(state[p]) || table.cells[p] <= above || excluded(p)) continue;
     if (best == SIZE_MAX || table.cells[p] < table.cells[best]) best = p;
   }
-  if (best == SIZE_MAX && !Hidden(state[sum.total]) && table.cells[sum.total] > above) {
+  if (best == SIZE_MAX && !Hidden(state[sum.total]) && table.cells[sum.total] > above &&
+      !excluded(sum.total)) {
     best = sum.total;
   }
   return best;
@@ -376,7 +380,7 @@ Status CheckTable(const CountTable& table) {
 }  // namespace
 
 Result<std::vector<CellState>> SuppressTable(const CountTable& table,
-                                             const DisclosurePolicy& policy) {
+                                             const DisclosurePolicy& policy, size_t hidden_max) {
   P4DP_TRY(CheckTable(table));
   const int64_t t = policy.threshold;
   const size_t n = table.cells.size();
@@ -393,8 +397,21 @@ Result<std::vector<CellState>> SuppressTable(const CountTable& table,
   // Every sum with 0 or 2+ hidden cells is not enough: what a reader knows can still pin a
   // hidden cell (FirstRecoverable). While some cell is pinned, hide one more cell (the
   // smallest that may help); when none is left to hide, withhold the table.
+  auto too_many = [&] {
+    return hidden_max != SIZE_MAX &&
+           static_cast<size_t>(std::count_if(state.begin(), state.end(), Hidden)) > hidden_max;
+  };
+  if (too_many()) {
+    return Status::ResourceExhausted("table: more than " + std::to_string(hidden_max) +
+                                     " hidden cells");
+  }
   for (;;) {
     CompleteSums(table, state);
+    if (hidden_max != SIZE_MAX &&
+        static_cast<size_t>(std::count_if(state.begin(), state.end(), Hidden)) > hidden_max) {
+      return Status::ResourceExhausted("table: more than " + std::to_string(hidden_max) +
+                                       " hidden cells");
+    }
     const size_t pinned = FirstRecoverable(table, state, t);
     if (pinned == SIZE_MAX) break;
     // Where to hide one more: a sum of the pinned cell, else any sum with a hidden cell; in

@@ -85,6 +85,10 @@ struct TableSum {
 struct CountTable {
   std::vector<int64_t> cells;  // counts, >= 0
   std::vector<TableSum> sums;
+  // Cells never chosen as complements (empty: none): counts that are not released but take
+  // part in sums (patients of unknown age, say). Such a cell is hidden only when small, so
+  // that what a reader is assumed to know of it does not depend on other cells.
+  std::vector<bool> no_complement{};
 };
 // Tables are checked cell by cell with a small linear programme: a week's grid of départements
 // x age bands with its totals is a few hundred cells; larger tables are split by the caller.
@@ -101,8 +105,12 @@ inline constexpr size_t kTableCellsMax = 4096;
 // is left to hide and a cell is still pinned: then the whole table is withheld (every cell
 // kSuppressed, zeros and small cells included). Errors: InvalidArgument if an index is out of
 // range, a count negative, a sum does not add up, or the table has more than kTableCellsMax cells.
+// With `hidden_max`, gives up (ResourceExhausted) as soon as more cells than that would be
+// hidden: the checks grow with the hidden cells, and a caller with a coarser table to fall
+// back on (surveillance: régions instead of départements) asks for it then.
 Result<std::vector<CellState>> SuppressTable(const CountTable& table,
-                                             const DisclosurePolicy& policy);
+                                             const DisclosurePolicy& policy,
+                                             size_t hidden_max = SIZE_MAX);
 
 // The common table of a dashboard: a grid of `rows` x `cols` counts (row-major: places x
 // age bands of one week, say) released with its row totals, column totals and grand total.

@@ -1,6 +1,8 @@
 // `p4dp surveil DATA`: the warehouse's indicator series and alerts (wiring only; the work is
 // in surveil/). Opens the warehouse, builds the series from its index, evaluates the requested
-// ones with a detector and prints series rows or the alert list as CSV or JSON.
+// ones with a detector and prints series rows or the alert list as CSV or JSON; in a project
+// (--project), within its perimeter and under its small-cell rule, as the routes answer
+// (server/surveillance_disclosure.h).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -9,7 +11,9 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/operator.h"
 #include "cli/warehouse_access.h"
+#include "server/surveillance_disclosure.h"
 #include "surveil/detector.h"
 #include "surveil/series.h"
 #include "surveil/surveillance.h"
@@ -50,6 +54,14 @@ int RunSurveil(SurveilArgs& a, const CLI::App& cmd) {
     Fail("surveil: --alerts needs a detector (--algorithm is none)");
     return 2;
   }
+  // In a project: its perimeter and its small-cell rule, as on the routes.
+  const access::Project* project = OperatorProject();
+  if (project != nullptr) {
+    if (Status fit = server::FitToProject(*project, indicators, *request); !fit.ok()) {
+      Fail("surveil: " + fit.message());
+      return fit.code() == StatusCode::kPermissionDenied ? kExitRefused : 2;
+    }
+  }
   request->threads = a.threads > 0
                          ? a.threads
                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -61,8 +73,15 @@ int RunSurveil(SurveilArgs& a, const CLI::App& cmd) {
   });
   if (!s.ok()) return Fail("surveil: " + s.ToString());
   Result<surveil::SurveilResult> result = Status::Internal("not run");
+  server::SurveillanceDisclosure disclosure;
   series.Read([&](const surveil::SeriesStore::View& view) {
     result = surveil::Surveil(view, indicators, *request, !a.alerts);
+    if (!result.ok() || project == nullptr) return;
+    if (Status p = server::ProtectResult(*result, view, indicators, project->min_cell, disclosure,
+                                         /*generation=*/1);
+        !p.ok()) {
+      result = p;
+    }
   });
   if (!result.ok()) return Fail("surveil: " + result.status().message());
   if (result->unevaluated > 0) {

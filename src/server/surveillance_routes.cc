@@ -1,12 +1,20 @@
 #include "server/surveillance_routes.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "access/disclosure.h"
+#include "domain/patient.h"
+#include "server/access_routes.h"
+#include "server/surveillance_disclosure.h"
 #include "surveil/detector.h"
 #include "surveil/surveillance.h"
 
@@ -83,35 +91,49 @@ size_t PeriodsIn(const surveil::SeriesStore::View& view, const surveil::SurveilR
   return n;
 }
 
-// Brings the series up to the warehouse (building them the first time).
-Status Refresh(store::Warehouse& warehouse, surveil::SeriesStore& series) {
+// What the routes share: the disclosure states, cached per version of the series.
+struct Shared {
+  SurveillanceDisclosure disclosure;
+  std::atomic<uint64_t> generation{1};
+};
+
+// Brings the series up to the warehouse (building them the first time); a change of the
+// series moves the generation on.
+Status Refresh(store::Warehouse& warehouse, surveil::SeriesStore& series, Shared& shared) {
   return warehouse.Read([&](const store::Index& index, const store::Catalog& catalog) {
     if (!series.built()) {
       series.Build(index, catalog);
-    } else {
-      series.CatchUp(index, catalog);
+      ++shared.generation;
+    } else if (series.CatchUp(index, catalog) > 0) {
+      ++shared.generation;
     }
   });
 }
 
 Response Answer(const Request& request, store::Warehouse& warehouse, surveil::SeriesStore& series,
-                bool alerts) {
+                Shared& shared, const Caller& caller, bool alerts) {
+  if (caller.project == nullptr) return Response::Error(403, "no project");
+  const access::Project& project = *caller.project;
   auto params = ParamsOf(request, alerts);
   if (!params.ok()) return Response::Error(400, params.status().message());
   auto parsed = surveil::ParseSurveilRequest(series.indicators(), *params);
   if (!parsed.ok()) return Response::Error(400, parsed.status().message());
   if (alerts && !parsed->detector) return Response::Error(400, "algorithm: alerts need a detector");
+  if (Status fit = FitToProject(project, series.indicators(), *parsed); !fit.ok()) {
+    return Response::Error(fit.code() == StatusCode::kPermissionDenied ? 403 : 400, fit.message());
+  }
   parsed->threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (Status s = Refresh(warehouse, series); !s.ok()) return Response::Error(500, s.ToString());
+  if (Status s = Refresh(warehouse, series, shared); !s.ok())
+    return Response::Error(500, s.ToString());
+  const uint64_t generation = shared.generation.load();
   Result<surveil::SurveilResult> result = Status::Internal("not run");
   Response too_many;
   series.Read([&](const surveil::SeriesStore::View& view) {
     if (!alerts) {
-      size_t n =
-          (parsed->indicators.empty() ? series.indicators().size() : parsed->indicators.size()) *
-          (parsed->places.empty() ? surveil::PlacesOf(parsed->level).size()
-                                  : parsed->places.size()) *
-          parsed->bands.size() * PeriodsIn(view, *parsed);
+      size_t n = parsed->indicators.size() *
+                 (parsed->places.empty() ? surveil::PlacesOf(parsed->level).size()
+                                         : parsed->places.size()) *
+                 parsed->bands.size() * PeriodsIn(view, *parsed);
       if (n > kSurveillanceRowsMax) {
         too_many = Response::Error(
             400, "the request asks for up to " + std::to_string(n) + " rows, more than " +
@@ -121,13 +143,20 @@ Response Answer(const Request& request, store::Warehouse& warehouse, surveil::Se
       }
     }
     result = surveil::Surveil(view, series.indicators(), *parsed, !alerts);
+    if (!result.ok()) return;
+    if (Status s = ProtectResult(*result, view, series.indicators(), project.min_cell,
+                                 shared.disclosure, generation);
+        !s.ok()) {
+      result = s;
+    }
   });
   if (too_many.status != 200) return too_many;
   if (!result.ok()) return Response::Error(500, result.status().message());
   nlohmann::json out = {
       {"algorithm",
        result->algorithm.empty() ? nlohmann::json(nullptr) : nlohmann::json(result->algorithm)},
-      {"unevaluated", result->unevaluated}};
+      {"unevaluated", result->unevaluated},
+      {"min_cell", project.min_cell}};
   if (alerts) {
     bool current = request.QueryParam("current") == std::optional<std::string>("1");
     std::vector<surveil::Alert> kept;
@@ -145,13 +174,19 @@ Response Answer(const Request& request, store::Warehouse& warehouse, surveil::Se
 
 void AddSurveillanceRoutes(Router& router, store::Warehouse& warehouse,
                            surveil::SeriesStore& series, access::AccessControl& access) {
+  auto shared = std::make_shared<Shared>();
   AddGuardedRoute(
       router, access, "GET", "/api/surveillance/indicators",
-      access::Action::kSurveillanceIndicators, [&warehouse, &series](const Request&, Caller&) {
-        if (Status s = Refresh(warehouse, series); !s.ok())
+      access::Action::kSurveillanceIndicators,
+      [&warehouse, &series, shared](const Request&, Caller& caller) {
+        if (Status s = Refresh(warehouse, series, *shared); !s.ok())
           return Response::Error(500, s.ToString());
+        std::vector<surveil::Indicator> visible;
+        for (const surveil::Indicator& i : series.indicators()) {
+          if (caller.project == nullptr || InPerimeter(i, *caller.project)) visible.push_back(i);
+        }
         nlohmann::json out = {
-            {"indicators", nlohmann::json::parse(surveil::IndicatorsToJson(series.indicators()))},
+            {"indicators", nlohmann::json::parse(surveil::IndicatorsToJson(visible))},
             {"levels", {"nation", "region", "departement"}},
             {"age_bands", {"0-4", "5-14", "15-64", "65+", "all"}},
             {"algorithms", surveil::AlgorithmNames()},
@@ -168,12 +203,12 @@ void AddSurveillanceRoutes(Router& router, store::Warehouse& warehouse,
         return Response::Json(200, out.dump());
       });
   AddGuardedRoute(router, access, "GET", "/api/surveillance/series", access::Action::kSurveillance,
-                  [&warehouse, &series](const Request& request, Caller&) {
-                    return Answer(request, warehouse, series, false);
+                  [&warehouse, &series, shared](const Request& request, Caller& caller) {
+                    return Answer(request, warehouse, series, *shared, caller, false);
                   });
   AddGuardedRoute(router, access, "GET", "/api/surveillance/alerts", access::Action::kSurveillance,
-                  [&warehouse, &series](const Request& request, Caller&) {
-                    return Answer(request, warehouse, series, true);
+                  [&warehouse, &series, shared](const Request& request, Caller& caller) {
+                    return Answer(request, warehouse, series, *shared, caller, true);
                   });
 }
 

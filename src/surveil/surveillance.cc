@@ -137,6 +137,12 @@ std::string Number(double v) {
   return buf;
 }
 
+// A released number, or the text disclosure control put in its place.
+std::string Text(double v, const std::string& text) { return text.empty() ? Number(v) : text; }
+nlohmann::json Released(double v, const std::string& text) {
+  return text.empty() ? nlohmann::json(v) : nlohmann::json(text);
+}
+
 nlohmann::json JsonNumber(double v) {
   if (std::isnan(v) || std::isinf(v)) return nullptr;
   return v;
@@ -254,9 +260,10 @@ std::string RowsToCsv(const std::vector<SeriesRow>& rows) {
       "threshold,alarm\n";
   for (const SeriesRow& r : rows) {
     out += r.indicator + "," + std::string(LevelName(r.place.level)) + "," + PlaceCode(r.place) +
-           "," + std::string(BandLabel(r.band)) + "," + r.period + "," + Number(r.count) + "," +
-           Number(r.population) + "," + Number(r.incidence) + "," + Number(r.ci_low) + "," +
-           Number(r.ci_high) + "," + Number(r.expected) + "," + Number(r.threshold) + "," +
+           "," + std::string(BandLabel(r.band)) + "," + r.period + "," +
+           Text(r.count, r.count_text) + "," + Text(r.population, r.population_text) + "," +
+           Number(r.incidence) + "," + Number(r.ci_low) + "," + Number(r.ci_high) + "," +
+           Number(r.expected) + "," + Number(r.threshold) + "," +
            (r.alarm ? (*r.alarm ? "1" : "0") : "") + "\n";
   }
   return out;
@@ -268,8 +275,8 @@ std::string AlertsToCsv(const std::vector<Alert>& alerts) {
   for (const Alert& a : alerts) {
     out += a.indicator + "," + std::string(LevelName(a.place.level)) + "," + PlaceCode(a.place) +
            "," + std::string(BandLabel(a.band)) + "," + a.since + "," + a.period + "," +
-           std::to_string(a.periods) + "," + Number(a.observed) + "," + Number(a.expected) + "," +
-           Number(a.threshold) + "," + (a.current ? "1" : "0") + "\n";
+           std::to_string(a.periods) + "," + Text(a.observed, a.observed_text) + "," +
+           Number(a.expected) + "," + Number(a.threshold) + "," + (a.current ? "1" : "0") + "\n";
   }
   return out;
 }
@@ -282,8 +289,8 @@ std::string RowsToJson(const std::vector<SeriesRow>& rows) {
                    {"place", PlaceCode(r.place)},
                    {"age_band", BandLabel(r.band)},
                    {"period", r.period},
-                   {"count", r.count},
-                   {"population", r.population},
+                   {"count", Released(r.count, r.count_text)},
+                   {"population", Released(r.population, r.population_text)},
                    {"incidence", JsonNumber(r.incidence)},
                    {"ci_low", JsonNumber(r.ci_low)},
                    {"ci_high", JsonNumber(r.ci_high)},
@@ -304,7 +311,7 @@ std::string AlertsToJson(const std::vector<Alert>& alerts) {
                    {"since", a.since},
                    {"period", a.period},
                    {"periods", a.periods},
-                   {"observed", a.observed},
+                   {"observed", Released(a.observed, a.observed_text)},
                    {"expected", JsonNumber(a.expected)},
                    {"threshold", JsonNumber(a.threshold)},
                    {"current", a.current}});

@@ -41,7 +41,10 @@ struct SeriesRow {
   double ci_low = 0, ci_high = 0;
   // NaN where not evaluated (before the detector's first evaluable period, or no detector).
   double expected = 0, threshold = 0;
-  std::optional<bool> alarm;  // none where not evaluated
+  std::optional<bool> alarm;  // none where not evaluated (or not told: disclosure control)
+  // Set by disclosure control where the number may not be released: "<10" or "suppressed"
+  // is written instead of it (and the incidence and its interval are then NaN).
+  std::string count_text{}, population_text{};
 };
 
 // A run of consecutive alarmed periods of one series.
@@ -54,6 +57,7 @@ struct Alert {
   int periods = 0;                                   // its length
   double observed = 0, expected = 0, threshold = 0;  // at the last period
   bool current = false;                              // the run reaches the last evaluated period
+  std::string observed_text{};                       // as SeriesRow::count_text
 };
 
 struct SurveilResult {

@@ -141,7 +141,7 @@ added = json.loads(p4dp("user", "add", data, "e2e", "--role", "admin", "--role",
                         "--role", "epidemiologist", "--password-stdin", "--key-file", key,
                         stdin="e2e-password\n"))
 AS = ["--key-file", key, "--user", "e2e"]
-p4dp("project", "create", data, "e2e", "--title", "e2e", *AS)
+p4dp("project", "create", data, "e2e", "--title", "e2e", "--min-cell", "1", *AS)
 p4dp("project", "add-member", data, "e2e", "e2e", *AS)
 
 
@@ -216,6 +216,35 @@ rebuilt = json.loads(p4dp("surveil", data, *AS, "--project", "e2e", "--indicator
                           "--indicator", "gastro", "--level", "departement", "--algorithm",
                           "none", "--from", "2024-W20", "--to", "2024-W26", "--format", "json"))
 check(rebuilt == after, "the live-updated series equal a full rebuild")
+
+# In a project with the default small-cell threshold (10), `p4dp surveil` answers as the
+# routes do: no count from 1 to 9, and the nation less the départements shown never leaves a
+# single hidden one (issue 6, must-show 5; tests/server/surveillance_disclosure_test.cc has
+# the route-level and random-table checks).
+p4dp("project", "create", data, "e2e-strict", "--title", "strict", *AS)
+p4dp("project", "add-member", data, "e2e-strict", "e2e", *AS)
+strict = {}
+for level in ("departement", "nation"):
+    strict[level] = json.loads(p4dp("surveil", data, *AS, "--project", "e2e-strict", "--indicator",
+                                    "ili", "--indicator", "gastro", "--level", level, "--algorithm",
+                                    "none", "--from", "2024-W20", "--to", "2024-W26", "--format",
+                                    "json"))
+numbers = [r["count"] for r in strict["departement"] if isinstance(r["count"], (int, float))]
+hidden = [r for r in strict["departement"] if isinstance(r["count"], str)]
+check(hidden and all(n == 0 or n >= 10 for n in numbers),
+      f"in a project of threshold 10 no département count from 1 to 9 is printed "
+      f"({len(hidden)} hidden of {len(strict['departement'])})")
+subtraction_ok = True
+for n in strict["nation"]:
+    rows = [r for r in strict["departement"]
+            if r["indicator"] == n["indicator"] and r["period"] == n["period"]]
+    shown = sum(r["count"] for r in rows if not isinstance(r["count"], str))
+    nhidden = sum(1 for r in rows if isinstance(r["count"], str))
+    if isinstance(n["count"], str):
+        continue
+    if nhidden == 1 or (nhidden == 0 and 0 < n["count"] - shown < 10):
+        subtraction_ok = False
+check(subtraction_ok, "the nation less the départements shown never isolates a small count")
 
 shutil.rmtree(WORK, ignore_errors=True)
 if failures:
