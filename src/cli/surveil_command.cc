@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "access/project_query.h"
 #include "cli/commands.h"
 #include "cli/operator.h"
 #include "cli/warehouse_access.h"
@@ -68,10 +69,22 @@ int RunSurveil(SurveilArgs& a, const CLI::App& cmd) {
   auto warehouse = OpenWarehouse(a.data, a.key_file);
   if (!warehouse.ok()) return Fail("surveil: " + warehouse.status().ToString());
   surveil::SeriesStore series(indicators);
+  Status built = Status::Ok();
   Status s = (*warehouse)->Read([&](const store::Index& index, const store::Catalog& catalog) {
-    series.Build(index, catalog);
+    // A project restricted to a population: the series of its members alone.
+    std::shared_ptr<const store::PatientSet> population;
+    if (project != nullptr && !project->population.empty()) {
+      auto perimeter = access::PerimeterOf(*project, index, catalog);
+      if (!perimeter.ok()) {
+        built = perimeter.status();
+        return;
+      }
+      population = perimeter->population;
+    }
+    series.Build(index, catalog, population.get());
   });
   if (!s.ok()) return Fail("surveil: " + s.ToString());
+  if (!built.ok()) return Fail("surveil: " + built.ToString());
   Result<surveil::SurveilResult> result = Status::Internal("not run");
   server::SurveillanceDisclosure disclosure;
   series.Read([&](const surveil::SeriesStore::View& view) {

@@ -307,11 +307,6 @@ bool InPerimeter(const surveil::Indicator& indicator, const access::Project& pro
 Status FitToProject(const access::Project& project,
                     const std::vector<surveil::Indicator>& indicators,
                     surveil::SurveilRequest& request) {
-  if (!project.population.empty()) {
-    return Status::PermissionDenied(
-        "surveillance is not available in a project restricted to a population cohort "
-        "(docs/access-disclosure.md)");
-  }
   if (request.indicators.empty()) {
     for (size_t i = 0; i < indicators.size(); ++i) {
       if (InPerimeter(indicators[i], project)) request.indicators.push_back(static_cast<int>(i));

@@ -92,9 +92,9 @@ bool InPerimeter(const surveil::Indicator& indicator, const access::Project& pro
 
 // Fits a parsed request to `project`'s perimeter and disclosure: no indicator named means
 // those within its domains; its period bounds from and to; daily series need threshold 1
-// (days add up to weeks). Errors: PermissionDenied for an indicator outside the domains or
-// a project restricted to a population cohort (not applied to the series yet: refused
-// rather than answered over everyone), InvalidArgument for daily series.
+// (days add up to weeks). The population, if any, is the caller's: it builds the series from
+// the project's members (SeriesStore::Build with `only`). Errors: PermissionDenied for an
+// indicator outside the domains, InvalidArgument for daily series.
 Status FitToProject(const access::Project& project,
                     const std::vector<surveil::Indicator>& indicators,
                     surveil::SurveilRequest& request);

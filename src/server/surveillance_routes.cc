@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "access/disclosure.h"
+#include "access/project_query.h"
 #include "domain/patient.h"
 #include "server/access_routes.h"
 #include "server/surveillance_disclosure.h"
@@ -92,10 +94,45 @@ size_t PeriodsIn(const surveil::SeriesStore::View& view, const surveil::SurveilR
 }
 
 // What the routes share: the disclosure states, cached per version of the series.
+// The series of a project restricted to a population cohort: built from its members alone,
+// again whenever the warehouse's series moved on.
+struct ProjectSeries {
+  uint64_t generation = 0;
+  std::unique_ptr<surveil::SeriesStore> series;
+  SurveillanceDisclosure disclosure;
+};
+
 struct Shared {
   SurveillanceDisclosure disclosure;
   std::atomic<uint64_t> generation{1};
+  std::mutex projects_mu;
+  std::map<std::string, std::shared_ptr<ProjectSeries>> projects;
 };
+
+// The series of `project`'s population at `generation` (built if needed).
+Result<std::shared_ptr<ProjectSeries>> PopulationSeries(store::Warehouse& warehouse,
+                                                        const surveil::SeriesStore& all,
+                                                        const access::Project& project,
+                                                        Shared& shared, uint64_t generation) {
+  std::lock_guard lock(shared.projects_mu);  // one build at a time
+  auto& slot = shared.projects[project.id];
+  if (slot && slot->generation == generation) return slot;
+  auto built = std::make_shared<ProjectSeries>();
+  built->generation = generation;
+  built->series = std::make_unique<surveil::SeriesStore>(all.indicators());
+  Status failed = Status::Ok();
+  P4DP_TRY(warehouse.Read([&](const store::Index& index, const store::Catalog& catalog) {
+    auto perimeter = access::PerimeterOf(project, index, catalog);
+    if (!perimeter.ok()) {
+      failed = perimeter.status();
+      return;
+    }
+    built->series->Build(index, catalog, perimeter->population.get());
+  }));
+  P4DP_TRY(failed);
+  slot = built;
+  return built;
+}
 
 // Brings the series up to the warehouse (building them the first time); a change of the
 // series moves the generation on.
@@ -126,9 +163,19 @@ Response Answer(const Request& request, store::Warehouse& warehouse, surveil::Se
   if (Status s = Refresh(warehouse, series, shared); !s.ok())
     return Response::Error(500, s.ToString());
   const uint64_t generation = shared.generation.load();
+  // A project restricted to a population reads the series of its members alone.
+  SurveillanceDisclosure* disclosure = &shared.disclosure;
+  std::shared_ptr<ProjectSeries> own;
+  if (!project.population.empty()) {
+    auto built = PopulationSeries(warehouse, series, project, shared, generation);
+    if (!built.ok()) return Response::Error(500, built.status().message());
+    own = *built;
+    disclosure = &own->disclosure;
+  }
+  const surveil::SeriesStore& store = own ? *own->series : series;
   Result<surveil::SurveilResult> result = Status::Internal("not run");
   Response too_many;
-  series.Read([&](const surveil::SeriesStore::View& view) {
+  store.Read([&](const surveil::SeriesStore::View& view) {
     if (!alerts) {
       size_t n = parsed->indicators.size() *
                  (parsed->places.empty() ? surveil::PlacesOf(parsed->level).size()
@@ -144,8 +191,8 @@ Response Answer(const Request& request, store::Warehouse& warehouse, surveil::Se
     }
     result = surveil::Surveil(view, series.indicators(), *parsed, !alerts);
     if (!result.ok()) return;
-    if (Status s = ProtectResult(*result, view, series.indicators(), project.min_cell,
-                                 shared.disclosure, generation);
+    if (Status s = ProtectResult(*result, view, series.indicators(), project.min_cell, *disclosure,
+                                 generation);
         !s.ok()) {
       result = s;
     }

@@ -276,7 +276,8 @@ void SeriesStore::Apply(const PatientState& state, std::span<const uint64_t> hit
   }
 }
 
-void SeriesStore::Build(const store::Index& index, const store::Catalog& catalog) {
+void SeriesStore::Build(const store::Index& index, const store::Catalog& catalog,
+                        const store::PatientSet* only) {
   std::unique_lock lock(mu_);
   {
     std::lock_guard pending(pending_mu_);
@@ -291,6 +292,10 @@ void SeriesStore::Build(const store::Index& index, const store::Catalog& catalog
   std::vector<uint64_t> scratch;
   Days min_day = 0, max_day = 0;
   for (size_t p = 0; p < n; ++p) {
+    if (only != nullptr && !only->Contains(static_cast<domain::PatientIndex>(p))) {
+      hit_begin_[p + 1] = hits_.size();
+      continue;  // outside the population: no state, no hits
+    }
     const store::IndexPatient& patient = index.patient(static_cast<domain::PatientIndex>(p));
     patients_[p] = StateOf(patient);
     HitsOf(patient, scratch);

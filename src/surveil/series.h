@@ -26,6 +26,7 @@
 #include "base/status.h"
 #include "store/catalog.h"
 #include "store/index.h"
+#include "store/patient_set.h"
 #include "store/records.h"
 #include "surveil/indicators.h"
 
@@ -71,8 +72,12 @@ class SeriesStore {
   // The index of the indicator called `name`, if any.
   std::optional<int> IndicatorIndex(std::string_view name) const;
 
-  // Computes every series from the index (forgetting noted batches: they are in it).
-  void Build(const store::Index& index, const store::Catalog& catalog);
+  // Computes every series from the index (forgetting noted batches: they are in it). With
+  // `only`, the patients outside it (PatientIndex values of `index`) count for nothing: the
+  // series of a project's population. Such a store is built again when the warehouse
+  // changes, never caught up (membership may change with any batch).
+  void Build(const store::Index& index, const store::Catalog& catalog,
+             const store::PatientSet* only = nullptr);
   // Remembers the patients of a committed batch (its patient rows, resources and events).
   void NoteBatch(const store::Batch& batch);
   // Recomputes the patients noted since the last Build or CatchUp; returns how many.

@@ -283,6 +283,13 @@ class SurveillanceRoutes : public ::testing::Test {
         // detectors); the others fall ill in week 10.
         std::string day = "2024-03-05";
         if (id >= 99) day = FormatIsoDate(*ParseIsoDate("2024-01-03") + 7 * (id - 99));
+        if (postal == "69001") {  // the Lyonnais have type 2 diabetes: a project's population
+          ndjson +=
+              R"({"resourceType":"Condition","id":"d)" + pid +
+              R"(","subject":{"reference":"Patient/)" + pid +
+              R"("},"onsetDateTime":"2023-01-10","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icpc-2","code":"T90"}]}})" +
+              "\n";
+        }
         ndjson +=
             R"({"resourceType":"Condition","id":"c)" + pid +
             R"(","subject":{"reference":"Patient/)" + pid + R"("},"onsetDateTime":")" + day +
@@ -312,6 +319,11 @@ class SurveillanceRoutes : public ::testing::Test {
     project({.id = "open", .title = "t", .min_cell = 1});
     project({.id = "drugs", .title = "t", .min_cell = 1, .domains = {"drug"}});
     project({.id = "later", .title = "t", .min_cell = 1, .from = *ParseIsoDate("2024-03-11")});
+    project({.id = "diabetics",
+             .title = "t",
+             .min_cell = 1,
+             .population = R"({"codesets": {"t2d": [{"system": "icpc2", "code": "T90"}]},
+                              "entry": {"domain": "condition", "codeset": "t2d"}})"});
     Response r = Call("POST", "/api/login", R"({"user":"epi","password":"pw"})");
     ASSERT_EQ(r.status, 200) << r.body;
     token_ = json::parse(r.body)["token"];
@@ -416,6 +428,19 @@ TEST_F(SurveillanceRoutes, AlertsNeverShowASmallObservedCount) {
     // told: 1..3 and 4..9 both leave several values).
     EXPECT_TRUE(calvados) << project << ": " << alerts;
   }
+}
+
+TEST_F(SurveillanceRoutes, AProjectsPopulationCountsItsMembersAlone) {
+  // The 30 Lyonnais with diabetes are the project's population: week 10 counts them alone,
+  // in Rhône, and the population is theirs.
+  auto nation = Week("diabetics", "nation");
+  EXPECT_EQ(nation["FR"]["count"], 30);
+  EXPECT_EQ(nation["FR"]["population"], 30);
+  auto deps = Week("diabetics", "departement");
+  EXPECT_EQ(deps["69"]["count"], 30);
+  EXPECT_EQ(deps["75"]["count"], 0);
+  // Everyone else's project still sees the whole warehouse.
+  EXPECT_EQ(Week("open", "nation")["FR"]["count"], 99);
 }
 
 TEST_F(SurveillanceRoutes, DailySeriesNeedThresholdOne) {
