@@ -490,8 +490,7 @@ Result<std::vector<int64_t>> AccessCatalog::ReleasedCounts(std::string_view user
     Stmt old(*db_, "DELETE FROM released_counts WHERE user = ? AND project = ? AND time_ms < ?");
     P4DP_TRY(old.Bind(1, user).Bind(2, project).Bind(3, since_ms).Run());
   }
-  Stmt s(*db_,
-         "SELECT count FROM released_counts WHERE user = ? AND project = ? ORDER BY time_ms");
+  Stmt s(*db_, "SELECT count FROM released_counts WHERE user = ? AND project = ? ORDER BY time_ms");
   s.Bind(1, user).Bind(2, project);
   std::vector<int64_t> out;
   while (s.Next()) out.push_back(s.Int(0));

@@ -2,8 +2,9 @@
 // state), projects (purpose, legal reference, end date, disclosure level, small-cell
 // threshold, perimeter, members), sessions (only the SHA-256 of each token is kept) and
 // incidents, the last TOTP step accepted per user (replays are refused), and the recent
-// queries and released counts of `p4dp count` per user and project, in one SQLite file DATA/access.db, apart from the event store. Several
-// processes may open it at once (SQLite locking). Thread-safe: one mutex serialises calls.
+// queries and released counts of `p4dp count` per user and project, in one SQLite file
+// DATA/access.db, apart from the event store. Several processes may open it at once (SQLite
+// locking). Thread-safe: one mutex serialises calls.
 #pragma once
 
 #include <cstdint>

@@ -221,8 +221,7 @@ std::optional<QueryFingerprint> ParseFingerprint(std::string_view text) {
 }  // namespace
 
 Status AccessControl::AdmitQuery(std::string_view user, std::string_view project,
-                                 const QueryFingerprint& query,
-                                 const QueryGuardOptions& options) {
+                                 const QueryFingerprint& query, const QueryGuardOptions& options) {
   const int64_t now = NowMs();
   const int64_t since = now - options.window_seconds * 1000 + 1;
   const std::string window = std::to_string(options.window_seconds) + " s";
@@ -230,9 +229,9 @@ Status AccessControl::AdmitQuery(std::string_view user, std::string_view project
       user, project, now, since, FingerprintText(query),
       [&](const std::vector<std::string>& recent) -> Status {
         if (static_cast<int64_t>(recent.size()) >= options.queries_max) {
-          return Status::ResourceExhausted(
-              "rate limit: " + std::to_string(options.queries_max) +
-              " queries in this project within " + window + "; try again later");
+          return Status::ResourceExhausted("rate limit: " + std::to_string(options.queries_max) +
+                                           " queries in this project within " + window +
+                                           "; try again later");
         }
         int64_t near = 0;
         for (const std::string& text : recent) {

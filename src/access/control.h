@@ -99,8 +99,8 @@ class AccessControl {
   // The query guard of `p4dp count`: QueryGuard's rules (rate limit, differencing) with
   // `options`, over the catalog, so that they hold across processes. ResourceExhausted
   // (saying which limit) when refused; the query is recorded when admitted.
-  Status AdmitQuery(std::string_view user, std::string_view project,
-                    const QueryFingerprint& query, const QueryGuardOptions& options);
+  Status AdmitQuery(std::string_view user, std::string_view project, const QueryFingerprint& query,
+                    const QueryGuardOptions& options);
   // The exact counts released to `user` in `project` within options.window_seconds, and
   // recording those an answer released (QueryGuard::Released and NoteReleased).
   Result<std::vector<int64_t>> ReleasedCounts(std::string_view user, std::string_view project,

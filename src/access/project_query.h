@@ -26,8 +26,8 @@ Result<query::Perimeter> PerimeterOf(const Project& project, const store::Index&
                                      const store::Catalog& catalog);
 
 struct ProjectCount {
-  std::string json;      // the answer
-  int64_t patients = 0;  // the true count (for the audit trail)
+  std::string json;                 // the answer
+  int64_t patients = 0;             // the true count (for the audit trail)
   std::vector<int64_t> released{};  // the exact counts the answer shows
 };
 

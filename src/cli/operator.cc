@@ -191,8 +191,8 @@ int Record(const std::string& path, int rc, std::string params) {
                           .params = std::move(params),
                           .origin = "cli",
                           .status = !state.decision.allowed() ? state.decision.status
-                                    : state.status != 0        ? state.status
-                                                               : StatusOfExit(rc),
+                                    : state.status != 0       ? state.status
+                                                              : StatusOfExit(rc),
                           .patients = state.patients,
                           .patient_list = state.patient_list};
   Status audited = state.access->Record(state.principal, state.name, state.project, call);

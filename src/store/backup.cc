@@ -59,8 +59,7 @@ int RankOf(std::string_view name, int version) {
   std::string_view base = name.substr(kPrefix.size());
   if (base.substr(base.size() - 4) != ".seg") return -1;
   base.remove_suffix(4);
-  bool digits =
-      std::all_of(base.begin(), base.end(), [](char c) { return c >= '0' && c <= '9'; });
+  bool digits = std::all_of(base.begin(), base.end(), [](char c) { return c >= '0' && c <= '9'; });
   return digits ? kSegmentRank : -1;
 }
 

@@ -3,7 +3,9 @@
 // unknown user × member or not × project open, closed or ended: exit 0 or 3 as a
 // hand-written table expects, and exactly one audit entry each), `audit verify` naming a
 // tampered entry, and must-show (6): passwords, tokens and keys appear in no log, error
-// message or audit entry of the server and the commands.
+// message or audit entry of the server and the commands. Also: `restore` checked by the
+// restored catalog and audited in the restored trail, `verify FILE --warehouse DATA`, a
+// running server seeing a command-line opt-out, and `count` rate-limited across commands.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -175,7 +177,7 @@ struct CommandCase {
   std::string args;
   std::set<std::string> roles;
   bool needs_project;
-  std::string input;  // stdin
+  std::string input;            // stdin
   bool audited_in_out = false;  // the entry goes into OUT's trail (restore), not DATA's
 };
 
@@ -538,8 +540,8 @@ TEST_F(AccessCli, ARunningServerSeesAnOptoutMadeByTheCommandLine) {
   int64_t before = count(conditions);
   ASSERT_GT(before, 1);
   // edge-01 has a condition. `optout` in another process: recorded and erased there.
-  Outcome optout = P4dp("optout " + data_ + " --source default --id edge-01 --user " +
-                        "data_manager-user");
+  Outcome optout =
+      P4dp("optout " + data_ + " --source default --id edge-01 --user " + "data_manager-user");
   ASSERT_EQ(optout.exit_code, 0) << optout.err;
   EXPECT_EQ(json::parse(optout.out)["erasure"], "complete");
   // The server's next count leaves the patient out, without a restart (the project's
@@ -555,8 +557,8 @@ TEST_F(AccessCli, CountIsRateLimitedFromOneCommandToTheNext) {
   MakeProjects();
   std::string cohort = dir_ + "/cohort.json";
   std::ofstream(cohort) << R"({"entry": {"domain": "condition"}})";
-  const std::string count = "count " + data_ + " " + cohort + " --min-cell 1 --project " +
-                            "p-member-open --user ";
+  const std::string count =
+      "count " + data_ + " " + cohort + " --min-cell 1 --project " + "p-member-open --user ";
   // The API's default: 60 counts per user and project per hour (each its own process).
   const int kQueriesMax = 60;
   for (int i = 0; i < kQueriesMax; ++i) {

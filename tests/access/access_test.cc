@@ -186,8 +186,7 @@ TEST_F(ControlTest, ATotpCodeIsAcceptedOnceAndNeverAfterANewerOne) {
   // An older step's code (the window allows one step back) after a newer one: refused.
   auto back = crypto::TotpCode(*secret, NowS() - crypto::kTotpStepSeconds);
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(crypto::TotpMatchStep(*secret, *back, NowS()),
-            NowS() / crypto::kTotpStepSeconds - 1);
+  EXPECT_EQ(crypto::TotpMatchStep(*secret, *back, NowS()), NowS() / crypto::kTotpStepSeconds - 1);
   EXPECT_EQ(control_->Login("adam", "pw-adam-1", *next).status, 401);
   auto user = control_->catalog().FindUser("adam");
   ASSERT_TRUE(user.ok());
@@ -195,7 +194,8 @@ TEST_F(ControlTest, ATotpCodeIsAcceptedOnceAndNeverAfterANewerOne) {
 }
 
 TEST_F(ControlTest, TheCommandLinesQueryGuardHoldsAcrossProcesses) {
-  const QueryGuardOptions options{.window_seconds = 3600, .queries_max = 3, .near_identical_max = 2};
+  const QueryGuardOptions options{
+      .window_seconds = 3600, .queries_max = 3, .near_identical_max = 2};
   auto other = AccessControl::Open(
       dir_, key_, {.password_cost = crypto::PasswordCost::kMinimumForTesting, .clock = &clock_});
   ASSERT_TRUE(other.ok());

@@ -2,7 +2,8 @@
 // patient's key is in no segment (every block decrypted and decoded), in no index and in no
 // file under DATA; counts that included them drop by one; their quarantined record is gone;
 // re-ingesting their records stores nothing and counts them as refused (not quarantined).
-// Also: backup / verify / restore and keys rotate through the command.
+// Also: backup / verify / restore and keys rotate through the command; a backup carries the
+// audit trail (verified by `verify FILE`, restored, its chain verifying in the copy).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -272,8 +273,8 @@ TEST_F(RightsCli, BackupVerifyRestoreAndRotate) {
   EXPECT_EQ(verified["verified"], true);
   EXPECT_EQ(verified["format_version"], 2);
   EXPECT_EQ(verified["access_catalog"], true);
-  EXPECT_EQ(verified["audit_trail"], "audit: OK, " + std::to_string(trail.size()) +
-                                         " entries verified");
+  EXPECT_EQ(verified["audit_trail"],
+            "audit: OK, " + std::to_string(trail.size()) + " entries verified");
   // The trail a backup carries is verified too: a head naming entries the trail lacks (as
   // if they were cut off) fails verify.
   Write(data_ + "/audit.head", "9999 " + std::string(64, 'a') + "\n");
@@ -356,9 +357,9 @@ TEST(RightsCliConcurrent, BackupWhileAnotherProcessIngests) {
   ingester.join();
   ASSERT_EQ(backup.exit_code, 0) << backup.out;
   ASSERT_EQ(*RealFileSystem().ReadFile(base + "/ingest.rc"), "0\n");
-  EXPECT_EQ(Json(P4dp("verify " + base + "/b.p4dpbak --warehouse " + base + "/data" + key))
-                ["verified"],
-            true);
+  EXPECT_EQ(
+      Json(P4dp("verify " + base + "/b.p4dpbak --warehouse " + base + "/data" + key))["verified"],
+      true);
   ASSERT_EQ(P4dp("restore " + base + "/b.p4dpbak " + base + "/copy" + key).exit_code, 0);
   EXPECT_EQ(P4dp("verify " + base + "/copy" + key).exit_code, 0);
   nlohmann::json source = Json(P4dp("stats " + base + "/data" + key));

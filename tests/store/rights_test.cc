@@ -7,8 +7,8 @@
 // - restore re-applies objections, those the backup carries and later ones imported;
 // - rotating the master key rewraps the data key atomically, even across a crash.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
