@@ -35,6 +35,17 @@ CREATE TABLE IF NOT EXISTS sessions (
   token_hash TEXT PRIMARY KEY,
   user_id INTEGER NOT NULL REFERENCES users(id),
   expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS totp_steps (
+  user_id INTEGER PRIMARY KEY REFERENCES users(id),
+  last_step INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS recent_queries (
+  id INTEGER PRIMARY KEY,
+  user TEXT NOT NULL, project TEXT NOT NULL, time_ms INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS recent_queries_by_pair ON recent_queries (user, project, time_ms);
+CREATE TABLE IF NOT EXISTS released_counts (
+  user TEXT NOT NULL, project TEXT NOT NULL, count INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+  PRIMARY KEY (user, project, count));
 CREATE TABLE IF NOT EXISTS incidents (
   id INTEGER PRIMARY KEY,
   time_ms INTEGER NOT NULL, kind TEXT NOT NULL, user TEXT NOT NULL, project TEXT NOT NULL,
@@ -215,6 +226,20 @@ Result<bool> AccessCatalog::CheckPassword(std::string_view name, std::string_vie
   }
   // Outside the lock: hashing takes tens of milliseconds.
   return crypto::VerifyPassword(hash, password);
+}
+
+Result<bool> AccessCatalog::ClaimTotpStep(std::string_view name, int64_t step) {
+  std::lock_guard lock(mu_);
+  User user = P4DP_TRY(FindUserLocked(name));
+  // One statement: two processes presenting the same code cannot both claim its step.
+  Stmt s(*db_,
+         "INSERT INTO totp_steps (user_id, last_step) VALUES (?1, ?2) "
+         "ON CONFLICT (user_id) DO UPDATE SET last_step = excluded.last_step "
+         "WHERE last_step < excluded.last_step RETURNING last_step");
+  s.Bind(1, user.id).Bind(2, step);
+  bool claimed = s.Next();
+  P4DP_TRY(s.status());
+  return claimed;
 }
 
 Result<std::string> AccessCatalog::TotpSecret(std::string_view name) {
@@ -429,6 +454,62 @@ Result<bool> AccessCatalog::HasOpenIncident(std::string_view kind, std::string_v
   bool found = s.Next();
   P4DP_TRY(s.status());
   return found;
+}
+
+Status AccessCatalog::AdmitQuery(
+    std::string_view user, std::string_view project, int64_t now_ms, int64_t since_ms,
+    std::string_view fingerprint,
+    const std::function<Status(const std::vector<std::string>&)>& admit) {
+  std::lock_guard lock(mu_);
+  // BEGIN IMMEDIATE: two processes cannot both see room for one more query.
+  Transaction t(*db_);
+  P4DP_TRY(t.status());
+  {
+    Stmt old(*db_, "DELETE FROM recent_queries WHERE user = ? AND project = ? AND time_ms < ?");
+    P4DP_TRY(old.Bind(1, user).Bind(2, project).Bind(3, since_ms).Run());
+  }
+  std::vector<std::string> recent;
+  {
+    Stmt s(*db_, "SELECT fingerprint FROM recent_queries WHERE user = ? AND project = ?");
+    s.Bind(1, user).Bind(2, project);
+    while (s.Next()) recent.push_back(s.Text(0));
+    P4DP_TRY(s.status());
+  }
+  P4DP_TRY(admit(recent));
+  Stmt add(*db_,
+           "INSERT INTO recent_queries (user, project, time_ms, fingerprint) VALUES (?,?,?,?)");
+  P4DP_TRY(add.Bind(1, user).Bind(2, project).Bind(3, now_ms).Bind(4, fingerprint).Run());
+  return t.Commit();
+}
+
+Result<std::vector<int64_t>> AccessCatalog::ReleasedCounts(std::string_view user,
+                                                           std::string_view project,
+                                                           int64_t since_ms) {
+  std::lock_guard lock(mu_);
+  {
+    Stmt old(*db_, "DELETE FROM released_counts WHERE user = ? AND project = ? AND time_ms < ?");
+    P4DP_TRY(old.Bind(1, user).Bind(2, project).Bind(3, since_ms).Run());
+  }
+  Stmt s(*db_, "SELECT count FROM released_counts WHERE user = ? AND project = ? ORDER BY time_ms");
+  s.Bind(1, user).Bind(2, project);
+  std::vector<int64_t> out;
+  while (s.Next()) out.push_back(s.Int(0));
+  P4DP_TRY(s.status());
+  return out;
+}
+
+Status AccessCatalog::NoteReleasedCounts(std::string_view user, std::string_view project,
+                                         int64_t now_ms, std::span<const int64_t> counts) {
+  std::lock_guard lock(mu_);
+  Transaction t(*db_);
+  P4DP_TRY(t.status());
+  for (int64_t count : counts) {
+    Stmt s(*db_,
+           "INSERT INTO released_counts (user, project, count, time_ms) VALUES (?,?,?,?) "
+           "ON CONFLICT (user, project, count) DO UPDATE SET time_ms = excluded.time_ms");
+    P4DP_TRY(s.Bind(1, user).Bind(2, project).Bind(3, count).Bind(4, now_ms).Run());
+  }
+  return t.Commit();
 }
 
 }  // namespace p4dp::access

@@ -1,14 +1,18 @@
 // The access catalog: users (Argon2id password hash, sealed TOTP secret, roles, lock-out
 // state), projects (purpose, legal reference, end date, disclosure level, small-cell
 // threshold, perimeter, members), sessions (only the SHA-256 of each token is kept) and
-// incidents, in one SQLite file DATA/access.db, apart from the event store. Several
-// processes may open it at once (SQLite locking). Thread-safe: one mutex serialises calls.
+// incidents, the last TOTP step accepted per user (replays are refused), and the recent
+// queries and released counts of `p4dp count` per user and project, in one SQLite file
+// DATA/access.db, apart from the event store. Several processes may open it at once (SQLite
+// locking). Thread-safe: one mutex serialises calls.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +101,10 @@ class AccessCatalog {
   // Checks the password of an existing user (false for a disabled or unknown one).
   Result<bool> CheckPassword(std::string_view name, std::string_view password);
   Result<std::string> TotpSecret(std::string_view name);  // raw bytes; "" if none
+  // Records that the TOTP code of time step `step` was accepted for `name`: true when
+  // `step` is after the last step accepted (it becomes the last), false when it is not
+  // (a replayed code, or an older one). Atomic across processes.
+  Result<bool> ClaimTotpStep(std::string_view name, int64_t step);
   // Counts a failed login; locks the user until now_s + lock_s once `failures_max`
   // consecutive failures are reached. Returns true if this call locked the user.
   Result<bool> RecordFailure(std::string_view name, int failures_max, int64_t now_s,
@@ -122,6 +130,20 @@ class AccessCatalog {
   Status AcknowledgeIncident(int64_t id, std::string_view by, int64_t now_ms);
   // True if an unacknowledged incident of `kind` for `user` was opened at or after since_ms.
   Result<bool> HasOpenIncident(std::string_view kind, std::string_view user, int64_t since_ms);
+
+  // The command line's query guard, kept here so that it holds across processes (the
+  // server keeps its own in memory). In one transaction: forgets the (user, project) pair's
+  // queries older than `since_ms`, gives the fingerprints of the others to `admit`, and, when
+  // it returns Ok, records `fingerprint` at `now_ms`; returns what `admit` returned.
+  Status AdmitQuery(std::string_view user, std::string_view project, int64_t now_ms,
+                    int64_t since_ms, std::string_view fingerprint,
+                    const std::function<Status(const std::vector<std::string>&)>& admit);
+  // The exact counts released to the pair since `since_ms` (older ones are forgotten).
+  Result<std::vector<int64_t>> ReleasedCounts(std::string_view user, std::string_view project,
+                                              int64_t since_ms);
+  // Records counts released at `now_ms` (a count released again is kept once, from now).
+  Status NoteReleasedCounts(std::string_view user, std::string_view project, int64_t now_ms,
+                            std::span<const int64_t> counts);
 
  private:
   AccessCatalog(std::unique_ptr<internal::Db> db, crypto::Key key, CatalogOptions options);

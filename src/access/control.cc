@@ -1,6 +1,8 @@
 #include "access/control.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 
 #include "crypto/keys.h"
 #include "crypto/password.h"
@@ -47,7 +49,12 @@ LoginResult AccessControl::Login(std::string_view name, std::string_view passwor
   bool ok = password_ok.ok() && *password_ok;
   if (ok && (user->roles & kTotpRoles)) {
     auto secret = catalog_->TotpSecret(name);
-    ok = secret.ok() && !secret->empty() && crypto::TotpValid(*secret, totp, now_s);
+    std::optional<int64_t> step;
+    if (secret.ok() && !secret->empty()) step = crypto::TotpMatchStep(*secret, totp, now_s);
+    // A code is good once: its step must come after the last one accepted (no replay
+    // within the window, nor an older code once a newer one was used).
+    auto claimed = step ? catalog_->ClaimTotpStep(name, *step) : Result<bool>(false);
+    ok = claimed.ok() && *claimed;
   }
   if (!ok) {
     auto locked =
@@ -171,6 +178,85 @@ Status AccessControl::OpenIncidentOnce(std::string_view kind, std::string_view u
                     .project = std::string(project),
                     .detail = std::move(detail)};
   return catalog_->AddIncident(incident).status();
+}
+
+namespace {
+
+// "ENTRY:RULE,RULE" in hexadecimal: what the catalog keeps of a query.
+std::string FingerprintText(const QueryFingerprint& q) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(q.entry));
+  std::string text = std::string(hex) + ":";
+  for (size_t i = 0; i < q.rules.size(); ++i) {
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(q.rules[i]));
+    text += (i == 0 ? "" : ",") + std::string(hex);
+  }
+  return text;
+}
+
+std::optional<QueryFingerprint> ParseFingerprint(std::string_view text) {
+  QueryFingerprint q;
+  size_t colon = text.find(':');
+  if (colon != 16) return std::nullopt;
+  auto hex = [](std::string_view h, uint64_t& out) {
+    if (h.size() != 16) return false;
+    out = 0;
+    for (char c : h) {
+      int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (v < 0) return false;
+      out = out << 4 | static_cast<uint64_t>(v);
+    }
+    return true;
+  };
+  if (!hex(text.substr(0, 16), q.entry)) return std::nullopt;
+  for (std::string_view rest = text.substr(17); !rest.empty();) {
+    uint64_t rule = 0;
+    if (!hex(rest.substr(0, 16), rule)) return std::nullopt;
+    q.rules.push_back(rule);
+    rest.remove_prefix(std::min<size_t>(17, rest.size()));
+  }
+  return q;
+}
+
+}  // namespace
+
+Status AccessControl::AdmitQuery(std::string_view user, std::string_view project,
+                                 const QueryFingerprint& query, const QueryGuardOptions& options) {
+  const int64_t now = NowMs();
+  const int64_t since = now - options.window_seconds * 1000 + 1;
+  const std::string window = std::to_string(options.window_seconds) + " s";
+  return catalog_->AdmitQuery(
+      user, project, now, since, FingerprintText(query),
+      [&](const std::vector<std::string>& recent) -> Status {
+        if (static_cast<int64_t>(recent.size()) >= options.queries_max) {
+          return Status::ResourceExhausted("rate limit: " + std::to_string(options.queries_max) +
+                                           " queries in this project within " + window +
+                                           "; try again later");
+        }
+        int64_t near = 0;
+        for (const std::string& text : recent) {
+          std::optional<QueryFingerprint> q = ParseFingerprint(text);
+          near += q && Distance(*q, query) == 1 ? 1 : 0;
+        }
+        if (near >= options.near_identical_max) {
+          return Status::ResourceExhausted(
+              "differencing guard: " + std::to_string(near) +
+              " queries differing from this one by one criterion within " + window +
+              "; try again later");
+        }
+        return Status::Ok();
+      });
+}
+
+Result<std::vector<int64_t>> AccessControl::ReleasedCounts(std::string_view user,
+                                                           std::string_view project,
+                                                           const QueryGuardOptions& options) {
+  return catalog_->ReleasedCounts(user, project, NowMs() - options.window_seconds * 1000 + 1);
+}
+
+Status AccessControl::NoteReleased(std::string_view user, std::string_view project,
+                                   std::span<const int64_t> counts) {
+  return catalog_->NoteReleasedCounts(user, project, NowMs(), counts);
 }
 
 }  // namespace p4dp::access

@@ -15,6 +15,7 @@
 
 #include "access/audit.h"
 #include "access/catalog.h"
+#include "access/disclosure.h"
 #include "access/policy.h"
 #include "base/clock.h"
 #include "base/status.h"
@@ -94,6 +95,18 @@ class AccessControl {
   // Decides `action` for `principal` (nullopt: no session) in `project_id` ("" none).
   Grant Authorize(Action action, const std::optional<Principal>& principal,
                   std::string_view project_id);
+
+  // The query guard of `p4dp count`: QueryGuard's rules (rate limit, differencing) with
+  // `options`, over the catalog, so that they hold across processes. ResourceExhausted
+  // (saying which limit) when refused; the query is recorded when admitted.
+  Status AdmitQuery(std::string_view user, std::string_view project, const QueryFingerprint& query,
+                    const QueryGuardOptions& options);
+  // The exact counts released to `user` in `project` within options.window_seconds, and
+  // recording those an answer released (QueryGuard::Released and NoteReleased).
+  Result<std::vector<int64_t>> ReleasedCounts(std::string_view user, std::string_view project,
+                                              const QueryGuardOptions& options);
+  Status NoteReleased(std::string_view user, std::string_view project,
+                      std::span<const int64_t> counts);
 
   // Appends the audit entry of one call by `user` (roles from `principal` when known) and
   // checks the incident rules. A failure to audit is returned: callers must then refuse.

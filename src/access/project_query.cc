@@ -44,9 +44,13 @@ Result<ProjectCount> CountInProject(const query::Cohort& cohort, const Project& 
   run.perimeter = P4DP_TRY(PerimeterOf(project, index, catalog));
   query::CohortResult result = query::RunCohort(cohort, index, catalog, run);
   DisclosurePolicy policy{.threshold = std::max(options.min_cell, project.min_cell)};
-  std::vector<int64_t> released;
+  std::vector<int64_t> released = options.released_before;
   if (options.guard) released = options.guard->Released(options.user, project.id);
   ShownCohort shown = RenderCohort(result, policy, released);
+  std::vector<int64_t> shown_counts;
+  for (const ShownRow& row : shown.attrition) {
+    if (row.patients.state == CellState::kShown) shown_counts.push_back(row.patients.value);
+  }
   if (options.guard) options.guard->NoteReleased(options.user, project.id, shown);
   std::string json = ShownCohortToJson(shown, policy, cohort.title, result.milliseconds);
   if (options.with_members) {
@@ -57,7 +61,8 @@ Result<ProjectCount> CountInProject(const query::Cohort& cohort, const Project& 
     body["patients"] = listed["patients"];
     json = body.dump();
   }
-  return ProjectCount{.json = std::move(json), .patients = result.count};
+  return ProjectCount{
+      .json = std::move(json), .patients = result.count, .released = std::move(shown_counts)};
 }
 
 }  // namespace p4dp::access

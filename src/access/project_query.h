@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "access/catalog.h"
 #include "access/disclosure.h"
@@ -25,8 +26,9 @@ Result<query::Perimeter> PerimeterOf(const Project& project, const store::Index&
                                      const store::Catalog& catalog);
 
 struct ProjectCount {
-  std::string json;      // the answer
-  int64_t patients = 0;  // the true count (for the audit trail)
+  std::string json;                 // the answer
+  int64_t patients = 0;             // the true count (for the audit trail)
+  std::vector<int64_t> released{};  // the exact counts the answer shows
 };
 
 struct ProjectCountOptions {
@@ -34,6 +36,8 @@ struct ProjectCountOptions {
   bool with_members = false;    // add the patient list (the caller checked the right to it)
   QueryGuard* guard = nullptr;  // counts released before, per user and project; may be null
   std::string user{};
+  // Without a guard: the counts released before to this user in this project.
+  std::vector<int64_t> released_before{};
 };
 
 // Runs `cohort` inside `project`'s perimeter and renders it for `options.user`.

@@ -18,7 +18,7 @@ namespace p4dp::cli {
 namespace {
 
 // The guarded commands and the action each asks for. Commands that read no warehouse
-// data (synth, detect, sql, init) are not listed.
+// data (synth, detect, init) are not listed.
 struct CommandRule {
   access::Action action;
   bool audit_at_start = false;  // long-running: audited when it starts
@@ -31,6 +31,9 @@ const std::map<std::string, CommandRule>& CommandRules() {
       {"stats", {Action::kStats}},
       {"count", {Action::kCohortCount}},  // kCohortPatients with --patients
       {"export events", {Action::kExportEvents}},
+      // The SQL runs on the tables of `export events` (every patient, no perimeter): it is
+      // the export's right, checked when a warehouse is named.
+      {"sql", {Action::kExportEvents}},
       {"quarantine", {Action::kQuarantine}},
       {"verify", {Action::kVerifyStore}},
       {"surveil", {Action::kSurveillance}},
@@ -61,11 +64,17 @@ const std::map<std::string, CommandRule>& CommandRules() {
 struct State {
   std::string user_option;
   std::string project;
+  std::string warehouse;  // `verify FILE --warehouse DATA`
+  std::optional<access::Principal> principal;
+  access::Decision decision;
+  std::string path;      // of the command
+  bool restore = false;  // `restore`: the check runs once the files are written
   std::unique_ptr<access::AccessControl> access;
   std::string name;
   std::optional<access::Project> project_row;
   int64_t patients = access::kPatientsUnknown;
   bool patient_list = false;
+  int status = 0;  // NoteAuditStatus; 0: from the exit status
 };
 
 State& TheState() {
@@ -119,6 +128,11 @@ void AddOperatorOptions(CLI::App& app) {
     if (rule.needs_project || path == "count") {
       cmd->add_option("--project", state.project, "The project this query runs in");
     }
+    if (path == "verify") {
+      cmd->add_option("--warehouse", state.warehouse,
+                      "With a backup FILE: the warehouse whose access catalog checks the "
+                      "operator and whose audit trail records the verification");
+    }
   }
 }
 
@@ -141,45 +155,79 @@ std::string NameOfOperator(const std::string& option) {
   return env != nullptr && *env != '\0' ? env : OsLoginName();
 }
 
-// Opens the access service of `data`, decides, runs or refuses, and audits.
-int RunChecked(const std::string& path, const CommandRule& rule, CLI::App* cmd,
-               const std::string& data, const std::function<int()>& run, std::string params) {
+// Opens the access service of `data` with `key` and decides `action` for the operator:
+// 0 allowed, kExitRefused (said on stderr) refused, 1 when the service cannot be opened.
+int Decide(const std::string& path, access::Action action, const std::string& data,
+           const crypto::Key& key) {
   State& state = TheState();
-  auto key = LoadMasterKey(data, OptionText(cmd, "--key-file"));
-  if (!key.ok()) return Fail(path + ": " + key.status().ToString());
-  auto control = access::AccessControl::Open(data, *key);
+  auto control = access::AccessControl::Open(data, key);
   if (!control.ok()) return Fail(path + ": " + control.status().ToString());
   state.access = std::move(*control);
-  access::AccessControl& access = *state.access;
   state.name = NameOfOperator(state.user_option);
-  auto principal = access.Operator(state.name);
-  if (!principal.ok()) return Fail(path + ": " + principal.status().ToString());
-  access::Action action = rule.action;
-  if (path == "count" && cmd->count("--patients") > 0) action = access::Action::kCohortPatients;
-  access::Grant grant = access.Authorize(action, *principal, state.project);
-  access::CallRecord call{
-      .action = "p4dp " + path, .params = std::move(params), .origin = "cli", .status = 200};
-  auto record = [&]() -> int {
-    Status audited = access.Record(*principal, state.name, state.project, call);
-    if (audited.ok()) return 0;
-    return Fail(path + ": cannot write the audit trail: " + audited.ToString());
-  };
+  auto principal = state.access->Operator(state.name);
+  if (!principal.ok()) {
+    state.access.reset();
+    return Fail(path + ": " + principal.status().ToString());
+  }
+  state.principal = *principal;
+  access::Grant grant = state.access->Authorize(action, state.principal, state.project);
+  state.decision = grant.decision;
   if (!grant.decision.allowed()) {
-    call.status = grant.decision.status;
-    std::string why = principal->has_value() ? grant.decision.reason
-                                             : "no enabled user '" + state.name +
-                                                   "' in the access catalog (give --user)";
+    std::string why = state.principal.has_value() ? grant.decision.reason
+                                                  : "no enabled user '" + state.name +
+                                                        "' in the access catalog (give --user)";
     std::fprintf(stderr, "p4dp: %s: refused: %s\n", path.c_str(), why.c_str());
-    (void)record();
     return kExitRefused;
   }
   state.project_row = grant.project;
-  if (rule.audit_at_start) return record() != 0 ? 1 : run();
+  return 0;
+}
+
+// Appends the command's one audit entry: the refusal, or the outcome of exit status `rc`.
+// Returns 0, or 1 (said) when the entry cannot be written.
+int Record(const std::string& path, int rc, std::string params) {
+  State& state = TheState();
+  access::CallRecord call{.action = "p4dp " + path,
+                          .params = std::move(params),
+                          .origin = "cli",
+                          .status = !state.decision.allowed() ? state.decision.status
+                                    : state.status != 0       ? state.status
+                                                              : StatusOfExit(rc),
+                          .patients = state.patients,
+                          .patient_list = state.patient_list};
+  Status audited = state.access->Record(state.principal, state.name, state.project, call);
+  if (audited.ok()) return 0;
+  return Fail(path + ": cannot write the audit trail: " + audited.ToString());
+}
+
+// Opens the access service of `data`, decides, runs or refuses, and audits.
+int RunChecked(const std::string& path, const CommandRule& rule, CLI::App* cmd,
+               const std::string& data, const std::function<int()>& run, std::string params) {
+  auto key = LoadMasterKey(data, OptionText(cmd, "--key-file"));
+  if (!key.ok()) return Fail(path + ": " + key.status().ToString());
+  access::Action action = rule.action;
+  if (path == "count" && cmd->count("--patients") > 0) action = access::Action::kCohortPatients;
+  int decided = Decide(path, action, data, *key);
+  if (decided == 1) return 1;
+  if (decided == kExitRefused) {
+    (void)Record(path, kExitRefused, std::move(params));
+    return kExitRefused;
+  }
+  if (rule.audit_at_start) return Record(path, 0, std::move(params)) != 0 ? 1 : run();
   int rc = run();
-  call.status = StatusOfExit(rc);
-  call.patients = state.patients;
-  call.patient_list = state.patient_list;
-  return record() != 0 ? 1 : rc;
+  return Record(path, rc, std::move(params)) != 0 ? 1 : rc;
+}
+
+// `restore FILE DATA`: there is no access catalog before the backup's files are written, so
+// the command calls CheckRestoredOperator once they are, and the entry goes into the
+// restored trail. Nothing is audited when no file was written (the backup did not verify,
+// or the folder was not empty): there is no trail of that warehouse to write to.
+int RunRestoreChecked(const std::function<int()>& run, std::string params) {
+  State& state = TheState();
+  state.restore = true;
+  int rc = run();
+  if (!state.access) return rc;
+  return Record(state.path, rc, std::move(params)) != 0 ? 1 : rc;
 }
 
 }  // namespace
@@ -190,15 +238,29 @@ int RunAsOperator(CLI::App& app, const std::function<int()>& run, int argc, char
   std::string path = ChosenCommand(app, cmd);
   auto it = CommandRules().find(path);
   if (it == CommandRules().end()) return run();
+  TheState().path = path;
   std::string data = OptionText(cmd, "DATA");
   std::error_code ec;
+  // The parameters are hashed, never kept: passwords are read from stdin, not argv.
+  std::string params;
+  for (int i = 1; i < argc; ++i) params += std::string(argv[i]) + '\0';
+  if (path == "restore") return RunRestoreChecked(run, std::move(params));
+  if (path == "verify" && std::filesystem::is_regular_file(data, ec)) {
+    // A backup file has no trail of its own that could take an entry: the warehouse it
+    // belongs to checks the operator and records the verification.
+    data = TheState().warehouse;
+    if (data.empty() || !std::filesystem::is_directory(data, ec)) {
+      std::fprintf(stderr,
+                   "p4dp: verify: a backup FILE is verified with --warehouse DATA (the "
+                   "warehouse whose access catalog and audit trail check and record it)\n");
+      return 2;
+    }
+    return RunChecked(path, it->second, cmd, data, run, std::move(params));
+  }
   // Nothing to guard where there is no data folder (the command reports it), nor for a
   // server without a warehouse (it serves only its health route).
   if (data.empty() || !std::filesystem::is_directory(data, ec)) return run();
   if (path == "serve" && !std::filesystem::exists(data + "/catalog.db", ec)) return run();
-  // The parameters are hashed, never kept: passwords are read from stdin, not argv.
-  std::string params;
-  for (int i = 1; i < argc; ++i) params += std::string(argv[i]) + '\0';
   return RunChecked(path, it->second, cmd, data, run, std::move(params));
 }
 
@@ -210,6 +272,14 @@ const access::Project* OperatorProject() {
   const State& s = TheState();
   return s.project_row ? &*s.project_row : nullptr;
 }
+
+int CheckRestoredOperator(const std::string& data, const crypto::Key& key) {
+  State& state = TheState();
+  if (!state.restore) return 0;  // not run through RunAsOperator (tests)
+  return Decide(state.path, CommandRules().at("restore").action, data, key);
+}
+
+void NoteAuditStatus(int status) { TheState().status = status; }
 
 void NoteAuditPatients(int64_t patients, bool patient_list) {
   TheState().patients = patients;

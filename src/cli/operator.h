@@ -13,6 +13,7 @@
 
 #include "access/catalog.h"
 #include "access/control.h"
+#include "crypto/aead.h"
 
 namespace CLI {
 class App;
@@ -37,6 +38,14 @@ access::AccessControl* OperatorAccess();
 const std::string& OperatorName();
 // The project the command runs in (nullptr if none was named).
 const access::Project* OperatorProject();
+// `restore` calls this once the backup's files are written into `data` (the restored
+// access catalog decides, and the restored trail takes the entry): 0 allowed, kExitRefused
+// (said on stderr; the command then removes the warehouse's data, keeping the restored
+// catalog and trail with the refusal), 1 on error.
+int CheckRestoredOperator(const std::string& data, const crypto::Key& key);
+// Called by a command whose outcome the audit trail records with an HTTP status of its own
+// (429 for a count the query guard refused) rather than the one of its exit status.
+void NoteAuditStatus(int status);
 // Called by a command once it knows how many patients its answer was about.
 void NoteAuditPatients(int64_t patients, bool patient_list);
 

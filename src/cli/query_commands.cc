@@ -1,6 +1,7 @@
 // `p4dp count`, `p4dp sql` and `p4dp export events`: wiring of the cohort engine, the SQL
 // compiler and the table export (the work is in query/ and export/). `count` and `export`
-// run under the operator check (cli/operator.h); `sql` reads no data.
+// run under the operator check (cli/operator.h); `sql` reads no data, and is checked like
+// the export it runs on when it names a warehouse.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -55,14 +56,39 @@ int RunCount(const CountArgs& args) {
   // In a project (any operator once the access catalog has users): the project's perimeter
   // and the disclosure rules, with the project's threshold as the least --min-cell.
   if (const access::Project* project = OperatorProject()) {
+    // The query guard of the API (rate limit, differencing, counts released before), kept
+    // in the access catalog so that it holds from one command to the next.
+    access::AccessControl* access = OperatorAccess();
+    const access::QueryGuardOptions guard;
+    std::vector<int64_t> released;
+    if (access != nullptr) {
+      Status admitted =
+          access->AdmitQuery(OperatorName(), project->id, access::FingerprintOf(*cohort), guard);
+      if (admitted.code() == StatusCode::kResourceExhausted) {
+        NoteAuditStatus(429);
+        std::fprintf(stderr, "p4dp: count: refused: %s\n", admitted.message().c_str());
+        return kExitRefused;
+      }
+      if (!admitted.ok()) return Fail("count: " + admitted.ToString());
+      auto before = access->ReleasedCounts(OperatorName(), project->id, guard);
+      if (!before.ok()) return Fail("count: " + before.status().ToString());
+      released = std::move(*before);
+    }
     Result<access::ProjectCount> counted = Status::Internal("not run");
     Status s = (*warehouse)->Read([&](const store::Index& index, const store::Catalog& catalog) {
-      counted = access::CountInProject(
-          *cohort, *project, index, catalog,
-          {.min_cell = args.min_cell, .with_members = args.patients, .guard = nullptr, .user = ""});
+      counted = access::CountInProject(*cohort, *project, index, catalog,
+                                       {.min_cell = args.min_cell,
+                                        .with_members = args.patients,
+                                        .guard = nullptr,
+                                        .user = "",
+                                        .released_before = std::move(released)});
     });
     if (!s.ok()) return Fail("count: " + s.ToString());
     if (!counted.ok()) return Fail("count: " + counted.status().message());
+    if (access != nullptr) {
+      Status noted = access->NoteReleased(OperatorName(), project->id, counted->released);
+      if (!noted.ok()) return Fail("count: " + noted.ToString());
+    }
     NoteAuditPatients(counted->patients, args.patients);
     std::printf("%s\n", counted->json.c_str());
     return 0;
@@ -82,6 +108,7 @@ int RunCount(const CountArgs& args) {
 
 struct SqlArgs {
   std::string cohort_file;
+  std::string data;  // only for the operator check
   bool patients = false;
 };
 
@@ -155,6 +182,10 @@ void RegisterQueryCommands(CLI::App& app, RunFn& run) {
       "over the tables of `p4dp export events`");
   sql->add_option("COHORT", sql_args->cohort_file, "Cohort definition (JSON, the cohort language)")
       ->required();
+  sql->add_option("DATA", sql_args->data,
+                  "The warehouse whose exported tables the query is for: its access catalog "
+                  "checks the operator (the export holds every patient, so only roles bound to "
+                  "no project may have the query; docs/access.md)");
   sql->add_flag("--patients", sql_args->patients,
                 "Select the patients (patient_key, index_date) instead of the attrition rows");
   sql->callback([&run, sql_args] { run = [sql_args] { return RunSql(*sql_args); }; });

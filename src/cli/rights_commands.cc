@@ -2,14 +2,20 @@
 
 #include <CLI/CLI.hpp>
 
+#include <stdlib.h>
+
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "access/audit.h"
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/file_system.h"
+#include "cli/operator.h"
 #include "cli/warehouse_access.h"
 #include "crypto/keys.h"
 #include "ingest/fhir_mapper.h"
@@ -258,12 +264,62 @@ int RunBackup(const std::string& data, const std::string& file, const std::strin
   return 0;
 }
 
+// Removes the warehouse's data from a folder just restored (the catalog and the segments),
+// keeping the access catalog and the audit trail.
+void RemoveRestoredWarehouse(const std::string& data) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    std::filesystem::remove(data + "/catalog.db" + suffix, ec);
+  }
+  std::filesystem::remove_all(data + "/segments", ec);
+}
+
+// Verifies the hash chain of the audit trail a backup carries, in a private scratch folder.
+// Returns the verdict's line, or an error (Corruption when the chain is broken).
+Result<std::string> VerifyCarriedTrail(const std::string& path, const crypto::Key& key) {
+  auto trail = P4DP_TRY(store::ReadBackupFile(path, key, store::kBackupAuditName));
+  if (!trail) return std::string("none (a backup of format version 1, or no trail yet)");
+  auto head = P4DP_TRY(store::ReadBackupFile(path, key, store::kBackupAuditHeadName));
+  std::string tmpl = (std::filesystem::temp_directory_path() / "p4dp-verify-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return Status::IoError("cannot make a scratch folder");
+  const std::string scratch = tmpl;
+  auto write = [&](const char* name, const std::string& bytes) -> Status {
+    std::ofstream out(scratch + "/" + name, std::ios::binary);
+    out << bytes;
+    out.close();
+    return out ? Status::Ok() : Status::IoError("cannot write the scratch copy of the trail");
+  };
+  auto verify = [&]() -> Result<std::string> {
+    P4DP_TRY(write(store::kBackupAuditName, *trail));
+    if (head) P4DP_TRY(write(store::kBackupAuditHeadName, *head));
+    auto log = P4DP_TRY(access::AuditLog::Open(scratch));
+    access::AuditVerdict verdict = P4DP_TRY(log->Verify());
+    if (!verdict.ok) return Status::Corruption("the audit trail it carries: " + verdict.message);
+    return verdict.message;
+  };
+  Result<std::string> line = verify();
+  std::error_code ec;
+  std::filesystem::remove_all(scratch, ec);
+  return line;
+}
+
 int RunRestore(const std::string& file, const std::string& data, const std::string& key_file,
                const std::string& objections_from) {
   auto key = LoadMasterKey(data, key_file);
   if (!key.ok()) return Fail("restore: " + key.status().ToString());
   auto info = store::RestoreBackup(RealFileSystem(), file, *key, data);
   if (!info.ok()) return Fail("restore: " + info.status().ToString());
+  // The restored access catalog says whether the operator may restore (docs/access.md).
+  if (int checked = CheckRestoredOperator(data, *key); checked != 0) {
+    RemoveRestoredWarehouse(data);
+    if (checked == kExitRefused) {
+      std::fprintf(stderr,
+                   "p4dp: restore: the warehouse was not restored; %s keeps only the restored "
+                   "access catalog and audit trail, which record the refusal\n",
+                   data.c_str());
+    }
+    return checked;
+  }
   auto w = store::Warehouse::Open(RealFileSystem(), data, *key);
   if (!w.ok()) return Fail("restore: " + w.status().ToString());
   if (!objections_from.empty()) {
@@ -279,6 +335,8 @@ int RunRestore(const std::string& file, const std::string& data, const std::stri
   if (!objections.ok()) return Fail("restore: " + objections.status().ToString());
   nlohmann::ordered_json j = BackupJson(file, *info);
   j["restored_into"] = data;
+  j["access_catalog"] = info->access_catalog;
+  j["audit_trail"] = info->audit_trail;
   j["objections_applied"] = objections->size();
   j["erased_now"] = EraseJson(*erased);
   std::printf("%s\n", j.dump(2).c_str());
@@ -321,7 +379,12 @@ int RunVerifyBackup(const std::string& path, const std::string& key_file) {
   if (!key.ok()) return Fail("verify: " + key.status().ToString());
   auto info = store::VerifyBackup(path, *key);
   if (!info.ok()) return Fail("verify: " + info.status().ToString());
+  auto trail = VerifyCarriedTrail(path, *key);
+  if (!trail.ok()) return Fail("verify: " + trail.status().ToString());
   nlohmann::ordered_json j = BackupJson(path, *info);
+  j["format_version"] = info->version;
+  j["access_catalog"] = info->access_catalog;
+  j["audit_trail"] = *trail;
   j["verified"] = true;
   std::printf("%s\n", j.dump(2).c_str());
   return 0;

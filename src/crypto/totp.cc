@@ -88,16 +88,24 @@ Result<std::string> TotpCode(std::string_view secret, int64_t unix_seconds) {
 }
 
 bool TotpValid(std::string_view secret, std::string_view code, int64_t unix_seconds) {
-  if (code.size() != static_cast<size_t>(kTotpDigits) || secret.empty()) return false;
+  return TotpMatchStep(secret, code, unix_seconds).has_value();
+}
+
+std::optional<int64_t> TotpMatchStep(std::string_view secret, std::string_view code,
+                                     int64_t unix_seconds) {
+  if (code.size() != static_cast<size_t>(kTotpDigits) || secret.empty()) return std::nullopt;
   for (char c : code) {
-    if (c < '0' || c > '9') return false;
+    if (c < '0' || c > '9') return std::nullopt;
   }
+  if (unix_seconds < 0) return std::nullopt;
   EnsureOathInitialized();
   std::string otp(code);
-  int rc = oath_totp_validate(secret.data(), secret.size(), static_cast<time_t>(unix_seconds),
-                              kTotpStepSeconds, OATH_TOTP_DEFAULT_START_TIME, kTotpWindowSteps,
-                              otp.c_str());
-  return rc >= 0;
+  int offset = 0;  // the matching step, relative to the step of `unix_seconds`
+  int rc = oath_totp_validate2(secret.data(), secret.size(), static_cast<time_t>(unix_seconds),
+                               kTotpStepSeconds, OATH_TOTP_DEFAULT_START_TIME, kTotpWindowSteps,
+                               &offset, otp.c_str());
+  if (rc < 0) return std::nullopt;
+  return unix_seconds / kTotpStepSeconds + offset;
 }
 
 }  // namespace p4dp::crypto

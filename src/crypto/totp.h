@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,5 +35,11 @@ Result<std::string> TotpCode(std::string_view secret, int64_t unix_seconds);
 
 // True if `code` is the code of a step within kTotpWindowSteps of `unix_seconds`.
 bool TotpValid(std::string_view secret, std::string_view code, int64_t unix_seconds);
+
+// The time step (unix seconds / kTotpStepSeconds) whose code `code` is, when it is one within
+// kTotpWindowSteps of `unix_seconds`; nullopt otherwise. Callers that must refuse a replay
+// keep the last step they accepted and refuse any step not after it.
+std::optional<int64_t> TotpMatchStep(std::string_view secret, std::string_view code,
+                                     int64_t unix_seconds);
 
 }  // namespace p4dp::crypto

@@ -1,6 +1,7 @@
 #include "store/backup.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,13 +16,20 @@
 namespace p4dp::store {
 namespace {
 
-constexpr std::string_view kMagic = "P4DPBAK\x01";
+// Version 2 adds the access catalog and the audit trail; version 1 backups stay readable.
+constexpr std::string_view kMagic = "P4DPBAK\x02";
+constexpr std::string_view kMagicV1 = "P4DPBAK\x01";
 constexpr size_t kIdBytes = 16;
 constexpr size_t kCheckBytes = 32;
 constexpr size_t kHeaderBytes = kMagic.size() + kIdBytes + 4 + kCheckBytes;
 // A sealed record holds at most a chunk of file content and a little framing.
 constexpr size_t kRecordSealedBytesMax = kBackupChunkBytes + 4096 + crypto::kSealOverheadBytes;
 constexpr const char* kCatalogName = "catalog.db";
+// The access layer's files, carried as opaque bytes (the store does not read them), in this
+// order after the catalog; each is optional (a warehouse that no command has guarded yet).
+constexpr std::array<const char*, 3> kTrailNames = {kBackupAccessName, kBackupAuditName,
+                                                    kBackupAuditHeadName};
+constexpr int kSegmentRank = 1 + static_cast<int>(kTrailNames.size());
 
 enum class RecordType : uint8_t { kFileBegin = 1, kFileData = 2, kEnd = 3 };
 
@@ -39,26 +47,32 @@ std::string RecordAd(std::string_view header, uint64_t n) {
   return ad;
 }
 
-// A file name a backup may hold: the catalog or a segment, nothing that leaves the folder.
-bool AllowedName(std::string_view name) {
-  if (name == kCatalogName) return true;
+// The place of a file name in a backup: 0 the catalog, 1.. the access files (version 2
+// only), kSegmentRank a segment; -1 for anything else (nothing that leaves the folder).
+int RankOf(std::string_view name, int version) {
+  if (name == kCatalogName) return 0;
+  for (size_t i = 0; version >= 2 && i < kTrailNames.size(); ++i) {
+    if (name == kTrailNames[i]) return 1 + static_cast<int>(i);
+  }
   constexpr std::string_view kPrefix = "segments/";
-  if (name.size() <= kPrefix.size() + 4 || name.substr(0, kPrefix.size()) != kPrefix) return false;
+  if (name.size() <= kPrefix.size() + 4 || name.substr(0, kPrefix.size()) != kPrefix) return -1;
   std::string_view base = name.substr(kPrefix.size());
-  if (base.substr(base.size() - 4) != ".seg") return false;
+  if (base.substr(base.size() - 4) != ".seg") return -1;
   base.remove_suffix(4);
-  return std::all_of(base.begin(), base.end(), [](char c) { return c >= '0' && c <= '9'; });
+  bool digits = std::all_of(base.begin(), base.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return digits ? kSegmentRank : -1;
 }
 
 class Writer {
  public:
-  Writer(std::unique_ptr<WritableFile> file, const crypto::Key& key, Days today)
+  Writer(std::unique_ptr<WritableFile> file, const crypto::Key& key, Days today,
+         std::string_view magic)
       : file_(std::move(file)), key_(key) {
     std::string id(kIdBytes, '\0');
     crypto::Key random = crypto::Key::Random();  // random bytes for the backup id
     std::memcpy(id.data(), random.bytes().data(), kIdBytes);
     ByteWriter w;
-    w.Bytes(kMagic);
+    w.Bytes(magic);
     w.Bytes(id);
     w.I32(today);
     w.Bytes(HeaderCheck(key, id));
@@ -118,11 +132,36 @@ void RemoveSnapshot(const std::string& snapshot) {
   }
 }
 
-// The catalog at one committed point: its bytes, and the live segments it lists.
+// The catalog at one committed point: its bytes, and the live segments it lists; and the
+// access files (name, bytes) that exist.
 struct Snapshot {
   std::string catalog;
   std::vector<SegmentRow> live;
+  std::vector<std::pair<std::string, std::string>> trail;
 };
+
+// The access catalog and the audit trail, each at one committed point (VACUUM INTO). The
+// head is read before the trail is copied: it is written after each append commits, so the
+// copy holds at least the entries the head names (a head that lags is what `audit verify`
+// accepts; one ahead of the trail would read as entries cut off).
+Status SnapshotTrail(FileSystem& fs, const std::string& dir, const std::string& scratch,
+                     Snapshot& snap) {
+  std::optional<std::string> head;
+  std::string head_path = dir + "/" + kBackupAuditHeadName;
+  if (fs.Exists(head_path)) head = P4DP_TRY(fs.ReadFile(head_path));
+  for (const char* name : {kBackupAccessName, kBackupAuditName}) {
+    std::string path = dir + "/" + name;
+    if (!fs.Exists(path)) continue;
+    RemoveSnapshot(scratch);
+    Status s = Catalog::Snapshot(path, scratch);
+    Result<std::string> bytes = s.ok() ? fs.ReadFile(scratch) : Result<std::string>(s);
+    RemoveSnapshot(scratch);
+    if (!bytes.ok()) return bytes.status();
+    snap.trail.emplace_back(name, std::move(*bytes));
+  }
+  if (head) snap.trail.emplace_back(kBackupAuditHeadName, std::move(*head));
+  return Status::Ok();
+}
 
 Result<Snapshot> TakeSnapshot(FileSystem& fs, const std::string& dir, const crypto::Key& master,
                               const std::string& scratch) {
@@ -153,6 +192,7 @@ Result<Snapshot> TakeSnapshot(FileSystem& fs, const std::string& dir, const cryp
     }
   }
   RemoveSnapshot(scratch);
+  if (s.ok()) s = SnapshotTrail(fs, dir, scratch, snap);
   if (!s.ok()) return s;
   return snap;
 }
@@ -165,10 +205,15 @@ Result<BackupInfo> WriteOnce(FileSystem& fs, const std::string& dir, const crypt
   const crypto::Key key = crypto::DeriveKey(master, crypto::KeyPurpose::kBackup);
   std::string tmp = path + ".tmp";
   if (fs.Exists(tmp)) P4DP_TRY(fs.RemoveFile(tmp));
-  Writer writer(P4DP_TRY(fs.NewWritableFile(tmp)), key, options.today);
+  const bool v1 = options.format_version_for_testing == 1;
+  if (v1) snap.trail.clear();
+  Writer writer(P4DP_TRY(fs.NewWritableFile(tmp)), key, options.today, v1 ? kMagicV1 : kMagic);
   Status s = writer.Start();
   if (s.ok()) s = writer.AddFile(kCatalogName, snap.catalog);
   snap.catalog.clear();
+  for (size_t i = 0; s.ok() && i < snap.trail.size(); ++i) {
+    s = writer.AddFile(snap.trail[i].first, snap.trail[i].second);
+  }
   for (size_t i = 0; s.ok() && i < snap.live.size(); ++i) {
     auto content = fs.ReadFile(dir + "/" + snap.live[i].file);
     if (!content.ok()) {
@@ -185,8 +230,14 @@ Result<BackupInfo> WriteOnce(FileSystem& fs, const std::string& dir, const crypt
   }
   std::string parent = std::filesystem::path(path).parent_path().string();
   P4DP_TRY(fs.SyncDirectory(parent.empty() ? "." : parent));
-  return BackupInfo{writer.files(), static_cast<int64_t>(snap.live.size()), writer.bytes(),
-                    options.today};
+  BackupInfo info{writer.files(), static_cast<int64_t>(snap.live.size()), writer.bytes(),
+                  options.today};
+  info.version = v1 ? 1 : 2;
+  for (const auto& [name, bytes] : snap.trail) {
+    if (name == kBackupAccessName) info.access_catalog = true;
+    if (name == kBackupAuditName) info.audit_trail = true;
+  }
+  return info;
 }
 
 // Reads a backup record by record, authenticating each, and checks its structure; hands
@@ -204,11 +255,17 @@ class Reader {
     if (!in.read(header.data(), static_cast<std::streamsize>(header.size()))) {
       return Bad("header: truncated");
     }
-    if (header.substr(0, kMagic.size()) != kMagic) return Bad("header: not a p4dp backup");
+    BackupInfo info;
+    if (header.substr(0, kMagic.size()) == kMagic) {
+      info.version = 2;
+    } else if (header.substr(0, kMagicV1.size()) == kMagicV1) {
+      info.version = 1;
+    } else {
+      return Bad("header: not a p4dp backup");
+    }
     ByteReader hr(header);
     hr.Bytes(kMagic.size());
     std::string id(hr.Bytes(kIdBytes));
-    BackupInfo info;
     info.created = hr.I32();
     if (hr.Bytes(kCheckBytes) != HeaderCheck(key_, id)) {
       return Status::PermissionDenied("backup '" + path_ +
@@ -219,6 +276,7 @@ class Reader {
     uint64_t remaining = 0;  // bytes of it still to come
     bool in_file = false;
     int64_t segments = 0;
+    int rank = -1;  // of the last file begun
     for (;; ++n) {
       char len_bytes[4];
       if (!in.read(len_bytes, 4)) return Bad("record " + std::to_string(n) + ": truncated");
@@ -237,13 +295,20 @@ class Reader {
         if (in_file) return Bad(where + "a file begins before the last one ended");
         file = std::string(r.String());
         remaining = r.U64();
-        if (!r.Check("file").ok() || !r.AtEnd() || !AllowedName(file)) {
+        int file_rank = RankOf(file, info.version);
+        if (!r.Check("file").ok() || !r.AtEnd() || file_rank < 0) {
           return Bad(where + "bad file entry");
         }
         if ((info.files == 0) != (file == kCatalogName)) {
           return Bad(where + "the catalog must come first, once");
         }
-        if (file != kCatalogName) ++segments;
+        if (file_rank < rank || (file_rank == rank && file_rank != kSegmentRank)) {
+          return Bad(where + "files out of order or repeated");
+        }
+        rank = file_rank;
+        if (file_rank == kSegmentRank) ++segments;
+        if (file == kBackupAccessName) info.access_catalog = true;
+        if (file == kBackupAuditName) info.audit_trail = true;
         ++info.files;
         in_file = true;
         P4DP_TRY(on_data(file, {}, true));
@@ -302,6 +367,20 @@ Result<BackupInfo> VerifyBackup(const std::string& path, const crypto::Key& mast
   return Reader(path, master).Run([](const std::string&, std::string_view, bool) {
     return Status::Ok();
   });
+}
+
+Result<std::optional<std::string>> ReadBackupFile(const std::string& path,
+                                                  const crypto::Key& master,
+                                                  const std::string& name) {
+  std::optional<std::string> content;
+  P4DP_TRY(Reader(path, master)
+               .Run([&](const std::string& file, std::string_view data, bool first) -> Status {
+                 if (file != name) return Status::Ok();
+                 if (first) content.emplace();
+                 content->append(data);
+                 return Status::Ok();
+               }));
+  return content;
 }
 
 Result<BackupInfo> RestoreBackup(FileSystem& fs, const std::string& path, const crypto::Key& master,

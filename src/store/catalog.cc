@@ -509,6 +509,13 @@ Status Catalog::Snapshot(const std::string& path, const std::string& out) {
   return Status::Ok();
 }
 
+Result<int64_t> Catalog::DataVersion() {
+  Stmt s(db_, "PRAGMA data_version");
+  P4DP_TRY(s.Prepared());
+  if (s.Step() != SQLITE_ROW) return Status::IoError("catalog: cannot read data_version");
+  return s.Int(0);
+}
+
 Status Catalog::Checkpoint() { return Exec("PRAGMA wal_checkpoint(TRUNCATE);"); }
 
 }  // namespace p4dp::store

@@ -137,6 +137,9 @@ class Catalog {
   // (VACUUM INTO, on a read-only connection of its own): one consistent point, even while
   // another connection or process writes. `out` must not exist.
   static Status Snapshot(const std::string& path, const std::string& out);
+  // SQLite's data_version of this connection: it changes when another connection (another
+  // process) commits to the catalog, not on this connection's own commits.
+  Result<int64_t> DataVersion();
   // Moves the write-ahead log into the database and truncates it, so that no copy of
   // deleted rows stays in the log file.
   Status Checkpoint();

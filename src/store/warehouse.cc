@@ -142,6 +142,10 @@ Result<std::unique_ptr<Warehouse>> Warehouse::Open(FileSystem& fs, const std::st
   P4DP_TRY(w->RemoveOrphans());
   P4DP_TRY(w->LoadObjections());
   P4DP_TRY(w->LoadIndex());
+  {
+    std::unique_lock lock(w->mu_);
+    P4DP_TRY(w->RefreshFromOtherProcesses());  // records the state just loaded
+  }
   return w;
 }
 
@@ -195,14 +199,40 @@ Status Warehouse::LoadEvents() {
   return Status::Ok();
 }
 
+Result<std::string> Warehouse::RightsFingerprint() {
+  std::string print;
+  for (const Catalog::ObjectionRow& row : P4DP_TRY(catalog_->Objections())) {
+    print += std::to_string(row.number) + ':' + std::to_string(row.erased) + ';';
+  }
+  auto purged = P4DP_TRY(catalog_->GetMeta("retention_purged_before"));
+  return print + "purged:" + purged.value_or("");
+}
+
+Status Warehouse::RefreshFromOtherProcesses() {
+  int64_t version = P4DP_TRY(catalog_->DataVersion());
+  if (version == seen_data_version_.load()) return Status::Ok();
+  std::string rights = P4DP_TRY(RightsFingerprint());
+  if (seen_data_version_.load() >= 0 && rights != seen_rights_) {
+    P4DP_TRY(LoadObjections());
+    P4DP_TRY(ReloadIndex());
+  }
+  seen_rights_ = std::move(rights);
+  seen_data_version_ = version;
+  return Status::Ok();
+}
+
 Result<std::shared_lock<std::shared_mutex>> Warehouse::ReadLock() const {
   {
     std::shared_lock lock(mu_);
-    if (index_.with_events()) return lock;
+    auto version = catalog_->DataVersion();
+    bool fresh = version.ok() && *version == seen_data_version_.load();
+    if (fresh && index_.with_events()) return lock;
   }
   {
     std::unique_lock lock(mu_);
-    P4DP_TRY(const_cast<Warehouse*>(this)->LoadEvents());
+    auto* self = const_cast<Warehouse*>(this);
+    P4DP_TRY(self->RefreshFromOtherProcesses());
+    P4DP_TRY(self->LoadEvents());
   }
   return std::shared_lock(mu_);
 }

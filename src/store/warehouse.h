@@ -6,12 +6,15 @@
 // objections (right to object): an objecting patient is hidden from the index at once and
 // erased from every segment, link and quarantined record by Erase, which also purges events
 // older than the retention limit; and it rotates the master key (the data key is wrapped).
+// Objections and erasures that another process (`p4dp optout`, `p4dp purge`) commits to the
+// catalog are picked up by the next read (see ReadLock).
 // Thread-safety: all methods may be called from several threads. A Transaction holds the
 // warehouse exclusively for its lifetime (readers wait for it: keep batches short when a
 // server is reading); readers see the state before a publication or after it.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -233,8 +236,17 @@ class Warehouse {
   Status LoadIndex();
   // Loads the events too, the first time a reader needs them. Requires the exclusive lock.
   Status LoadEvents();
-  // Takes the shared lock with the events loaded.
+  // Takes the shared lock with the events loaded, after RefreshFromOtherProcesses.
   Result<std::shared_lock<std::shared_mutex>> ReadLock() const;
+  // When another process committed to the catalog (its data_version moved) and the
+  // objections, their erasure or the retention purge changed, reloads the objections and
+  // the index (the surveillance observer too): a server hides a patient who objected through
+  // the command line at its next read. Ingests and merges of other processes are not picked
+  // up (the catalog's dictionaries are cached). Requires the exclusive lock.
+  Status RefreshFromOtherProcesses();
+  // What RefreshFromOtherProcesses compares: the objections (number, erasure day) and the
+  // retention purge day.
+  Result<std::string> RightsFingerprint();
   std::string SegmentPath(uint64_t id) const;
 
   FileSystem& fs_;
@@ -261,6 +273,10 @@ class Warehouse {
   // Objecting patients and the pseudonyms their links lead to; changed only under the
   // exclusive lock.
   std::unordered_set<domain::PatientKey, PatientKeyHasher> objected_;
+  // The catalog's data_version and RightsFingerprint when last checked (under mu_; the
+  // version also read under the shared lock, hence atomic).
+  std::atomic<int64_t> seen_data_version_{-1};
+  std::string seen_rights_;
   // Backups copying segment files: merged files are not removed meanwhile.
   std::mutex backup_mu_;
   std::condition_variable backup_cv_;

@@ -3,7 +3,9 @@
 // unknown user × member or not × project open, closed or ended: exit 0 or 3 as a
 // hand-written table expects, and exactly one audit entry each), `audit verify` naming a
 // tampered entry, and must-show (6): passwords, tokens and keys appear in no log, error
-// message or audit entry of the server and the commands.
+// message or audit entry of the server and the commands. Also: `restore` checked by the
+// restored catalog and audited in the restored trail, `verify FILE --warehouse DATA`, a
+// running server seeing a command-line opt-out, and `count` rate-limited across commands.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -170,10 +172,13 @@ class AccessCli : public ::testing::Test {
 };
 
 struct CommandCase {
-  std::string args;  // DATA is replaced by the data folder, OUT by a fresh folder
+  // DATA is replaced by the data folder, OUT by a fresh folder, BACKUP by a backup of DATA
+  // and KEY by DATA's master key file.
+  std::string args;
   std::set<std::string> roles;
   bool needs_project;
-  std::string input;  // stdin
+  std::string input;            // stdin
+  bool audited_in_out = false;  // the entry goes into OUT's trail (restore), not DATA's
 };
 
 std::vector<CommandCase> Commands(const std::string& cohort) {
@@ -187,6 +192,8 @@ std::vector<CommandCase> Commands(const std::string& cohort) {
        ""},
       {"ingest --quiet DATA EDGE", {"data_manager"}, false, ""},
       {"export events DATA OUT", {"data_manager"}, false, ""},
+      // The compiled SQL is for the export's tables (every patient, no perimeter).
+      {"sql " + cohort + " DATA", {"data_manager"}, false, ""},
       {"quarantine DATA", {"data_manager"}, false, ""},
       {"verify DATA", {"admin", "data_manager"}, false, ""},
       {"user list DATA", {"admin", "auditor"}, false, ""},
@@ -205,6 +212,10 @@ std::vector<CommandCase> Commands(const std::string& cohort) {
       {"optout DATA --status", {"data_manager"}, false, ""},
       {"purge DATA --retention-years 200", {"data_manager"}, false, ""},
       {"backup DATA OUT", {"admin"}, false, ""},
+      // A backup file has no trail: the warehouse named by --warehouse checks and records.
+      {"verify BACKUP --warehouse DATA --key-file KEY", {"admin", "data_manager"}, false, ""},
+      // A restore is checked by the catalog it restores, and recorded in the restored trail.
+      {"restore BACKUP OUT --key-file KEY", {"admin"}, false, "", true},
   };
 }
 
@@ -232,6 +243,10 @@ TEST_F(AccessCli, EveryCommandRoleProjectGivesTheExpectedExitAndOneAuditEntry) {
                                    {"p-member-ended", true, false},
                                    {"p-other-open", false, true},
                                    {"p-other-closed", false, false}};
+  // A backup of DATA as it is now (its trail ends just before the backup's own entry).
+  std::string backup = dir_ + "/data.p4dpbak";
+  ASSERT_EQ(Admin("backup " + data_ + " " + backup).exit_code, 0);
+  const int64_t backup_seq = Last(data_).seq - 1;
   int runs = 0;
   int new_users = 0;
   for (const CommandCase& c : Commands(cohort)) {
@@ -250,14 +265,23 @@ TEST_F(AccessCli, EveryCommandRoleProjectGivesTheExpectedExitAndOneAuditEntry) {
         args = Replace(args, "EDGE", edge_);
         args = Replace(args, "OUT", dir_ + "/out" + std::to_string(runs));
         args = Replace(args, "NEWUSER", "new" + std::to_string(new_users++));
+        args = Replace(args, "BACKUP", backup);
+        args = Replace(args, "KEY", data_ + ".key");
+        std::string out = dir_ + "/out" + std::to_string(runs);
         std::string user = who == "stranger" ? "stranger" : who + "-user";
         args += " --user " + user;
         if (!project.empty()) args += " --project " + project;
         bool allowed = c.roles.count(who) && (!c.needs_project || (member && open));
-        int64_t before = Last(data_).seq;
+        std::string trail = c.audited_in_out ? out : data_;
+        int64_t before = c.audited_in_out ? backup_seq : Last(data_).seq;
         Outcome o = P4dp(args, c.input);
         EXPECT_EQ(o.exit_code, allowed ? 0 : 3) << args << "\n" << o.err;
-        LastEntry e = Last(data_);
+        if (c.audited_in_out) {
+          // Refused: the warehouse's data is removed, the restored catalog and trail stay.
+          EXPECT_EQ(fs::exists(out + "/catalog.db"), allowed) << args;
+          EXPECT_TRUE(fs::exists(out + "/audit.db")) << args;
+        }
+        LastEntry e = Last(trail);
         EXPECT_EQ(e.seq, before + 1) << args << ": exactly one audit entry";
         EXPECT_EQ(e.user, user) << args;
         EXPECT_EQ(e.project, project) << args;
@@ -269,7 +293,7 @@ TEST_F(AccessCli, EveryCommandRoleProjectGivesTheExpectedExitAndOneAuditEntry) {
       }
     }
   }
-  EXPECT_EQ(runs, 4 * 7 * 5 + 14 * 7);
+  EXPECT_EQ(runs, 4 * 7 * 5 + 17 * 7);
   // A data command that needs a project, without one, is refused.
   EXPECT_EQ(P4dp("stats " + data_ + " --user researcher-user").exit_code, 3);
   Outcome verify = P4dp("audit verify " + data_ + " --user auditor-user");
@@ -467,6 +491,94 @@ TEST_F(AccessCli, SecretsAppearInNoLogErrorOrAuditEntry) {
       EXPECT_EQ(text.find(secret), std::string::npos) << place << " holds a secret";
     }
   }
+}
+
+// Starts `p4dp serve DATA` as `user` on an ephemeral port, its output into `log`; returns
+// the port (0 on failure) and sets `pid`.
+uint16_t StartServer(const std::string& data, const std::string& user, const std::string& log,
+                     pid_t& pid) {
+  pid = ::fork();
+  if (pid < 0) return 0;
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl(kP4dp.c_str(), "p4dp", "serve", data.c_str(), "--port", "0", "--user", user.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 500; ++i) {
+    std::string text = ReadAll(log);
+    size_t at = text.find("http://127.0.0.1:");
+    if (at != std::string::npos && text.find('/', at + 17) != std::string::npos) {
+      return static_cast<uint16_t>(std::stoi(text.substr(at + 17)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return 0;
+}
+
+TEST_F(AccessCli, ARunningServerSeesAnOptoutMadeByTheCommandLine) {
+  MakeProjects();
+  pid_t pid = 0;
+  uint16_t port = StartServer(data_, "admin-user", dir_ + "/serve.log", pid);
+  ASSERT_NE(port, 0) << ReadAll(dir_ + "/serve.log");
+  using p4dp::server::testing::Fetch;
+  auto login = Fetch(
+      port,
+      Post("/api/login", R"({"user":"researcher-user","password":"pw-researcher-secret"})", ""));
+  ASSERT_TRUE(login && login->status == 200);
+  std::string token = json::parse(login->body)["token"];
+  auto count = [&](const std::string& cohort) -> int64_t {
+    auto r = Fetch(port, Post("/api/cohorts/count?project=p-member-open", cohort, token));
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    if (!r || r->status != 200) return -1;
+    json j = json::parse(r->body);
+    return j["count"].is_number() ? j["count"].get<int64_t>() : -1;
+  };
+  const std::string conditions = R"({"entry": {"domain": "condition"}})";
+  int64_t before = count(conditions);
+  ASSERT_GT(before, 1);
+  // edge-01 has a condition. `optout` in another process: recorded and erased there.
+  Outcome optout =
+      P4dp("optout " + data_ + " --source default --id edge-01 --user " + "data_manager-user");
+  ASSERT_EQ(optout.exit_code, 0) << optout.err;
+  EXPECT_EQ(json::parse(optout.out)["erasure"], "complete");
+  // The server's next count leaves the patient out, without a restart (the project's
+  // threshold is 1, so no count is suppressed for being near one released before).
+  EXPECT_EQ(count(conditions), before - 1);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadAll(dir_ + "/serve.log");
+}
+
+TEST_F(AccessCli, CountIsRateLimitedFromOneCommandToTheNext) {
+  MakeProjects();
+  std::string cohort = dir_ + "/cohort.json";
+  std::ofstream(cohort) << R"({"entry": {"domain": "condition"}})";
+  const std::string count =
+      "count " + data_ + " " + cohort + " --min-cell 1 --project " + "p-member-open --user ";
+  // The API's default: 60 counts per user and project per hour (each its own process).
+  const int kQueriesMax = 60;
+  for (int i = 0; i < kQueriesMax; ++i) {
+    Outcome o = P4dp(count + "researcher-user");
+    ASSERT_EQ(o.exit_code, 0) << i << ": " << o.err;
+  }
+  int64_t before = Last(data_).seq;
+  Outcome refused = P4dp(count + "researcher-user");
+  EXPECT_EQ(refused.exit_code, 3) << refused.err;
+  EXPECT_NE(refused.err.find("p4dp: count: refused: rate limit: 60 queries"), std::string::npos)
+      << refused.err;
+  EXPECT_EQ(refused.out, "") << "no count is shown";
+  LastEntry e = Last(data_);
+  EXPECT_EQ(e.seq, before + 1);
+  EXPECT_EQ(e.action, "p4dp count");
+  EXPECT_EQ(e.user, "researcher-user");
+  EXPECT_EQ(e.project, "p-member-open");
+  EXPECT_EQ(e.status, 429);
+  // Another user of the project has their own allowance.
+  EXPECT_EQ(P4dp(count + "investigator-user").exit_code, 0);
 }
 
 }  // namespace

@@ -164,6 +164,69 @@ TEST_F(ControlTest, LoginNeedsPasswordAndTotpForTheRolesThatNeedIt) {
   EXPECT_EQ(bytes.find("pw-rita-1"), std::string::npos);
 }
 
+TEST_F(ControlTest, ATotpCodeIsAcceptedOnceAndNeverAfterANewerOne) {
+  auto secret = control_->catalog().AddUser("adam", Bit(Role::kAdmin), "pw-adam-1");
+  ASSERT_TRUE(secret.ok());
+  auto code = crypto::TotpCode(*secret, NowS());
+  ASSERT_TRUE(code.ok());
+  ASSERT_EQ(control_->Login("adam", "pw-adam-1", *code).status, 200);
+  // The same code again, within its window: refused, here and by another process.
+  EXPECT_EQ(control_->Login("adam", "pw-adam-1", *code).status, 401) << "replayed";
+  auto other = AccessControl::Open(
+      dir_, key_, {.password_cost = crypto::PasswordCost::kMinimumForTesting, .clock = &clock_});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ((*other)->Login("adam", "pw-adam-1", *code).status, 401) << "replayed elsewhere";
+  clock_.AdvanceMicros(int64_t{crypto::kTotpStepSeconds} * 1'000'000);
+  ASSERT_TRUE(crypto::TotpValid(*secret, *code, NowS())) << "still inside its window";
+  EXPECT_EQ(control_->Login("adam", "pw-adam-1", *code).status, 401) << "still replayed";
+  auto next = crypto::TotpCode(*secret, NowS());
+  ASSERT_TRUE(next.ok());
+  ASSERT_NE(*next, *code);
+  EXPECT_EQ((*other)->Login("adam", "pw-adam-1", *next).status, 200) << "a new step's code";
+  // An older step's code (the window allows one step back) after a newer one: refused.
+  auto back = crypto::TotpCode(*secret, NowS() - crypto::kTotpStepSeconds);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(crypto::TotpMatchStep(*secret, *back, NowS()), NowS() / crypto::kTotpStepSeconds - 1);
+  EXPECT_EQ(control_->Login("adam", "pw-adam-1", *next).status, 401);
+  auto user = control_->catalog().FindUser("adam");
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(user->failures, 1) << "a replay counts as a failed login";
+}
+
+TEST_F(ControlTest, TheCommandLinesQueryGuardHoldsAcrossProcesses) {
+  const QueryGuardOptions options{
+      .window_seconds = 3600, .queries_max = 3, .near_identical_max = 2};
+  auto other = AccessControl::Open(
+      dir_, key_, {.password_cost = crypto::PasswordCost::kMinimumForTesting, .clock = &clock_});
+  ASSERT_TRUE(other.ok());
+  const QueryFingerprint same{.entry = 7, .rules = {1, 2}};
+  // The rate limit: three queries, alternately from two "processes", then a refusal.
+  EXPECT_TRUE(control_->AdmitQuery("rita", "p1", same, options).ok());
+  EXPECT_TRUE((*other)->AdmitQuery("rita", "p1", same, options).ok());
+  EXPECT_TRUE(control_->AdmitQuery("rita", "p1", same, options).ok());
+  Status refused = (*other)->AdmitQuery("rita", "p1", same, options);
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.message().find("rate limit: 3 queries"), std::string::npos);
+  EXPECT_TRUE(control_->AdmitQuery("rita", "p2", same, options).ok()) << "per project";
+  EXPECT_TRUE(control_->AdmitQuery("bob", "p1", same, options).ok()) << "per user";
+  // The differencing guard: queries one criterion apart.
+  EXPECT_TRUE(control_->AdmitQuery("eve", "p1", {.entry = 1, .rules = {9}}, options).ok());
+  EXPECT_TRUE((*other)->AdmitQuery("eve", "p1", {.entry = 2, .rules = {9}}, options).ok());
+  Status near = control_->AdmitQuery("eve", "p1", {.entry = 3, .rules = {9}}, options);
+  EXPECT_EQ(near.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(near.message().find("differencing guard: 2 queries"), std::string::npos);
+  // Counts released, seen by the other process, forgotten after the window.
+  const std::vector<int64_t> shown = {40, 12};
+  ASSERT_TRUE(control_->NoteReleased("rita", "p1", shown).ok());
+  auto released = (*other)->ReleasedCounts("rita", "p1", options);
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(*released, (std::vector<int64_t>{40, 12}));
+  EXPECT_TRUE((*other)->ReleasedCounts("rita", "p2", options)->empty());
+  clock_.AdvanceMicros(options.window_seconds * 1'000'000);
+  EXPECT_TRUE(control_->AdmitQuery("rita", "p1", same, options).ok()) << "the window passed";
+  EXPECT_TRUE((*other)->ReleasedCounts("rita", "p1", options)->empty());
+}
+
 TEST_F(ControlTest, FiveFailuresLockTheUserAndOpenAnIncident) {
   ASSERT_TRUE(control_->catalog().AddUser("rita", Bit(Role::kResearcher), "pw-rita-1").ok());
   for (int i = 0; i < kLoginFailuresMaxDefault; ++i) {

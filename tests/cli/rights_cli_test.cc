@@ -2,7 +2,8 @@
 // patient's key is in no segment (every block decrypted and decoded), in no index and in no
 // file under DATA; counts that included them drop by one; their quarantined record is gone;
 // re-ingesting their records stores nothing and counts them as refused (not quarantined).
-// Also: backup / verify / restore and keys rotate through the command.
+// Also: backup / verify / restore and keys rotate through the command; a backup carries the
+// audit trail (verified by `verify FILE`, restored, its chain verifying in the copy).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -49,6 +50,20 @@ nlohmann::json Json(const Outcome& o) {
   auto j = nlohmann::json::parse(o.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << o.out;
   return j;
+}
+
+// The lines of `p4dp audit show DATA`, one JSON entry each (the key beside DATA's folder).
+std::vector<std::string> AuditLines(const std::string& data, const std::string& key_file = "") {
+  std::string key = key_file.empty() ? " --key-file " + data + "/../master.key" : key_file;
+  Outcome o = P4dp("audit show " + data + " --limit 100000" + key);
+  EXPECT_EQ(o.exit_code, 0);
+  std::vector<std::string> lines;
+  size_t at = 0;
+  for (size_t nl = o.out.find('\n'); nl != std::string::npos; nl = o.out.find('\n', at)) {
+    lines.push_back(o.out.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return lines;
 }
 
 // A valid NIR: 13 digits and the key 97 - (number mod 97).
@@ -249,13 +264,43 @@ TEST_F(RightsCli, OptoutBySourceAndLocalIdAndDeferredErasure) {
 TEST_F(RightsCli, BackupVerifyRestoreAndRotate) {
   std::string file = base_ + "/data.p4dpbak";
   ASSERT_EQ(P4dp("backup " + data_ + " " + file + Key()).exit_code, 0);
-  nlohmann::json verified = Json(P4dp("verify " + file + Key()));
+  // The source's trail as the backup took it: every entry before the backup's own.
+  std::vector<std::string> trail = AuditLines(data_);
+  ASSERT_GE(trail.size(), 3u);
+  ASSERT_NE(trail.back().find("\"p4dp backup\""), std::string::npos) << trail.back();
+  trail.pop_back();
+  nlohmann::json verified = Json(P4dp("verify " + file + " --warehouse " + data_ + Key()));
   EXPECT_EQ(verified["verified"], true);
+  EXPECT_EQ(verified["format_version"], 2);
+  EXPECT_EQ(verified["access_catalog"], true);
+  EXPECT_EQ(verified["audit_trail"],
+            "audit: OK, " + std::to_string(trail.size()) + " entries verified");
+  // The trail a backup carries is verified too: a head naming entries the trail lacks (as
+  // if they were cut off) fails verify.
+  Write(data_ + "/audit.head", "9999 " + std::string(64, 'a') + "\n");
+  ASSERT_EQ(P4dp("backup " + data_ + " " + base_ + "/cut.p4dpbak" + Key()).exit_code, 0);
+  Outcome cut = P4dp("verify " + base_ + "/cut.p4dpbak --warehouse " + data_ + Key() + " 2>&1");
+  EXPECT_EQ(cut.exit_code, 1);
+  EXPECT_NE(cut.out.find("the audit trail it carries: audit: chain broken at entry"),
+            std::string::npos)
+      << cut.out;
+  // A backup FILE has no trail of its own: verify names the warehouse that records it.
+  EXPECT_EQ(P4dp("verify " + file + Key() + " 2>/dev/null").exit_code, 2);
   // An objection after the backup, re-applied at restore from the source.
   Json(P4dp("optout " + data_ + " --nir " + Nir(3) + Key()));
   nlohmann::json restored =
       Json(P4dp("restore " + file + " " + base_ + "/copy --objections-from " + data_ + Key()));
   EXPECT_EQ(restored["objections_applied"], 1);
+  EXPECT_EQ(restored["audit_trail"], true);
+  // The restored trail is the source's up to the backup, then the restore itself; its
+  // chain verifies.
+  std::vector<std::string> copied = AuditLines(base_ + "/copy");
+  ASSERT_EQ(copied.size(), trail.size() + 1) << "the trail, then the restore";
+  for (size_t i = 0; i < trail.size(); ++i) EXPECT_EQ(copied[i], trail[i]) << i;
+  EXPECT_NE(copied[trail.size()].find("\"p4dp restore\""), std::string::npos);
+  Outcome chain = P4dp("audit verify " + base_ + "/copy" + Key());
+  EXPECT_EQ(chain.exit_code, 0) << chain.out;
+  EXPECT_NE(chain.out.find("audit: OK"), std::string::npos) << chain.out;
   nlohmann::json copy = Json(P4dp("stats " + base_ + "/copy" + Key()));
   nlohmann::json source = Stats();
   EXPECT_EQ(copy["patients"], source["patients"]);
@@ -265,7 +310,9 @@ TEST_F(RightsCli, BackupVerifyRestoreAndRotate) {
   std::string bytes = *RealFileSystem().ReadFile(file);
   bytes[bytes.size() / 2] ^= 0x10;
   Write(base_ + "/bad.p4dpbak", bytes);
-  EXPECT_EQ(P4dp("verify " + base_ + "/bad.p4dpbak" + Key() + " 2>/dev/null").exit_code, 1);
+  EXPECT_EQ(P4dp("verify " + base_ + "/bad.p4dpbak --warehouse " + data_ + Key() + " 2>/dev/null")
+                .exit_code,
+            1);
   EXPECT_EQ(P4dp("restore " + base_ + "/bad.p4dpbak " + base_ + "/bad" + Key() + " 2>/dev/null")
                 .exit_code,
             1);
@@ -310,7 +357,9 @@ TEST(RightsCliConcurrent, BackupWhileAnotherProcessIngests) {
   ingester.join();
   ASSERT_EQ(backup.exit_code, 0) << backup.out;
   ASSERT_EQ(*RealFileSystem().ReadFile(base + "/ingest.rc"), "0\n");
-  EXPECT_EQ(Json(P4dp("verify " + base + "/b.p4dpbak" + key))["verified"], true);
+  EXPECT_EQ(
+      Json(P4dp("verify " + base + "/b.p4dpbak --warehouse " + base + "/data" + key))["verified"],
+      true);
   ASSERT_EQ(P4dp("restore " + base + "/b.p4dpbak " + base + "/copy" + key).exit_code, 0);
   EXPECT_EQ(P4dp("verify " + base + "/copy" + key).exit_code, 0);
   nlohmann::json source = Json(P4dp("stats " + base + "/data" + key));

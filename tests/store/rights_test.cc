@@ -7,6 +7,7 @@
 // - restore re-applies objections, those the backup carries and later ones imported;
 // - rotating the master key rewraps the data key atomically, even across a crash.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -612,6 +613,88 @@ TEST(Rights, AWarehouseWithoutWrappedKeysOpensAndRotates) {
   EXPECT_EQ(CountsOf(*w), before);
   EXPECT_EQ(w->pseudonym_key().bytes(),
             crypto::DeriveKey(a, crypto::KeyPurpose::kPseudonym).bytes());
+}
+
+// The rows of table t of the SQLite file at `path` ("" when it cannot be read).
+std::string SqliteRows(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string rows;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_exec(
+        db, "SELECT v FROM t ORDER BY v",
+        [](void* out, int, char** values, char**) {
+          *static_cast<std::string*>(out) += std::string(values[0]) + ";";
+          return 0;
+        },
+        &rows, nullptr);
+  }
+  sqlite3_close(db);
+  return rows;
+}
+
+TEST(Rights, BackupCarriesTheAccessFilesAtACommittedPointAndVersion1StillRestores) {
+  std::string base = TempDir("backup_access");
+  std::string dir = base + "/w";
+  crypto::Key master = crypto::Key::Random();
+  ASSERT_TRUE(Warehouse::Init(RealFileSystem(), dir, master).ok());
+  {
+    auto w = OpenOrDie(dir, master);
+    CommitBatch(*w, MakeBatch(0));
+  }
+  // access.db and audit.db in WAL mode, as the access layer keeps them, each with a
+  // committed row still in its WAL and a transaction left open while the backup runs.
+  std::vector<sqlite3*> open;
+  for (const char* name : {kBackupAccessName, kBackupAuditName}) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir + "/" + name).c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
+                           "CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('committed');"
+                           "BEGIN; INSERT INTO t VALUES ('uncommitted');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    open.push_back(db);
+  }
+  std::ofstream(dir + "/" + kBackupAuditHeadName) << "1 abc\n";
+  std::string file = base + "/w.p4dpbak";
+  auto info = WriteBackup(RealFileSystem(), dir, master, file);
+  for (sqlite3* db : open) sqlite3_close(db);  // the open transactions roll back
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->version, 2);
+  EXPECT_TRUE(info->access_catalog);
+  EXPECT_TRUE(info->audit_trail);
+  EXPECT_EQ(info->files, 1 + 3 + 1);  // catalog, access.db, audit.db, audit.head, a segment
+  auto verified = VerifyBackup(file, master);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_TRUE(verified->access_catalog && verified->audit_trail);
+  auto head = ReadBackupFile(file, master, kBackupAuditHeadName);
+  ASSERT_TRUE(head.ok() && *head);
+  EXPECT_EQ(**head, "1 abc\n");
+  std::string target = base + "/target";
+  ASSERT_TRUE(RestoreBackup(RealFileSystem(), file, master, target).ok());
+  for (const char* name : {kBackupAccessName, kBackupAuditName}) {
+    EXPECT_EQ(SqliteRows(target + "/" + name), "committed;") << name;
+  }
+  EXPECT_EQ(*RealFileSystem().ReadFile(target + "/" + kBackupAuditHeadName), "1 abc\n");
+  EXPECT_TRUE(Warehouse::Open(RealFileSystem(), target, master).ok());
+
+  // A backup of the previous format (version 1): it verifies and restores, without them.
+  std::string old_file = base + "/old.p4dpbak";
+  BackupOptions v1;
+  v1.format_version_for_testing = 1;
+  ASSERT_TRUE(WriteBackup(RealFileSystem(), dir, master, old_file, v1).ok());
+  auto old = VerifyBackup(old_file, master);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->version, 1);
+  EXPECT_FALSE(old->access_catalog);
+  EXPECT_EQ(old->files, 2);
+  auto none = ReadBackupFile(old_file, master, kBackupAccessName);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none);
+  std::string old_target = base + "/old_target";
+  ASSERT_TRUE(RestoreBackup(RealFileSystem(), old_file, master, old_target).ok());
+  EXPECT_FALSE(std::filesystem::exists(old_target + "/" + kBackupAccessName));
+  EXPECT_TRUE(Warehouse::Open(RealFileSystem(), old_target, master).ok());
 }
 
 }  // namespace
