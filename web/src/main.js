@@ -24,9 +24,11 @@ const kPages = [
     component: DashboardsPage },
   { id: 'sources', fr: 'Sources de données', en: 'Data sources',
     roles: ['data_manager', 'researcher', 'epidemiologist'], component: SourcesPage },
-  { id: 'audit', fr: 'Audit', en: 'Audit', roles: ['auditor'], component: AuditPage },
+  // The audit viewer and the administration work on no project's data.
+  { id: 'audit', fr: 'Audit', en: 'Audit', roles: ['auditor'], component: AuditPage,
+    noProject: true },
   { id: 'admin', fr: 'Administration', en: 'Administration', roles: ['admin'],
-    component: AdminPage },
+    component: AdminPage, noProject: true },
 ];
 
 function visiblePages() {
@@ -116,7 +118,7 @@ function App() {
   }
   const pages = visiblePages();
   const page = pages.find((p) => p.id === route) || pages[0];
-  const needProject = session.mode === 'auth' && !session.project;
+  const needProject = session.mode === 'auth' && !session.project && !(page && page.noProject);
   const Page = page && page.component;
   return html`
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault();
