@@ -71,44 +71,71 @@ bool SplitFields(std::string_view line, std::vector<std::string>& fields) {
   return !quoted;
 }
 
-// Adds the (code, label) columns of one code list file.
+// A label as shown: line breaks (a quoted field may span lines) as spaces, runs of spaces as
+// one, none at either end.
+std::string CleanLabel(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    bool space = c == ' ' || c == '\n' || c == '\r' || c == '\t';
+    if (!space) {
+      out.push_back(c);
+    } else if (!out.empty() && out.back() != ' ') {
+      out.push_back(' ');
+    }
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// Adds the (code, label) columns of one code list file. A quoted field may hold line breaks
+// (the CCAM list has some): a record then spans up to kRecordLinesMax lines.
 Result<size_t> LoadList(CodeLabels& labels, domain::CodeSystem system, const std::string& path,
                         std::string_view code_column, std::string_view label_column) {
+  constexpr size_t kRecordLinesMax = 16;
   std::string text = P4DP_TRY(RealFileSystem().ReadFile(path));
   size_t added_before = labels.size();
   std::vector<std::string> fields;
-  size_t code_at = 0, label_at = 0, line_number = 0, start = 0;
+  size_t code_at = 0, label_at = 0, line_number = 0, start = 0, records = 0;
   while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + start, end - start);
+    size_t first_line = line_number + 1;
+    size_t end = start;
+    bool complete = false;
+    for (size_t lines = 0; lines < kRecordLinesMax && end < text.size() && !complete; ++lines) {
+      end = text.find('\n', end);
+      if (end == std::string::npos) end = text.size();
+      ++line_number;
+      std::string_view record(text.data() + start, end - start);
+      if (!record.empty() && record.back() == '\r') record.remove_suffix(1);
+      complete = SplitFields(record, fields);
+      if (!complete) ++end;  // take the line break and the next line
+    }
     start = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (++line_number > kCodeListLinesMax) {
+    if (!complete) {
+      return Status::InvalidArgument(path + ":" + std::to_string(first_line) +
+                                     ": unterminated quote");
+    }
+    if (line_number > kCodeListLinesMax) {
       return Status::InvalidArgument(path + ": more than " + std::to_string(kCodeListLinesMax) +
                                      " lines");
     }
-    if (line.empty()) continue;
-    if (!SplitFields(line, fields)) {
-      return Status::InvalidArgument(path + ":" + std::to_string(line_number) +
-                                     ": unterminated quote");
-    }
-    if (line_number == 1) {
+    if (fields.size() == 1 && fields[0].empty()) continue;  // an empty line
+    if (++records == 1) {
       auto code = std::find(fields.begin(), fields.end(), code_column);
       auto label = std::find(fields.begin(), fields.end(), label_column);
       if (code == fields.end() || label == fields.end()) {
-        return Status::InvalidArgument(path + ":1: no column " + std::string(code_column) +
-                                       " and " + std::string(label_column));
+        return Status::InvalidArgument(path + ":" + std::to_string(first_line) + ": no column " +
+                                       std::string(code_column) + " and " +
+                                       std::string(label_column));
       }
       code_at = static_cast<size_t>(code - fields.begin());
       label_at = static_cast<size_t>(label - fields.begin());
       continue;
     }
     if (fields.size() <= std::max(code_at, label_at)) {
-      return Status::InvalidArgument(path + ":" + std::to_string(line_number) + ": missing fields");
+      return Status::InvalidArgument(path + ":" + std::to_string(first_line) + ": missing fields");
     }
     if (fields[code_at].empty() || fields[label_at].size() > kCodeLabelBytesMax) continue;
-    labels.Add(system, fields[code_at], fields[label_at]);
+    labels.Add(system, fields[code_at], CleanLabel(fields[label_at]));
   }
   return labels.size() - added_before;
 }

@@ -65,10 +65,15 @@ TEST_F(CodeListsTest, ReadsTheColumnsByNameWithQuotes) {
         "J45;Asthme;14\n");
   Write("/ccam/IR_CCAM_V63.csv",
         "\"CAM_PRS_IDE_COD\";\"CAM_PRS_IDE_LIB\";\"CAM_PRS_RGT\"\n"
-        "\"DEQP003\";\"Électrocardiographie sur au moins 12 dérivations; \"\"ECG\"\"\";\"ATM\"\n");
+        "\"DEQP003\";\"Électrocardiographie sur au moins 12 dérivations; \"\"ECG\"\"\";\"ATM\"\n"
+        "\"HBGD358\";\"Avulsion de 2 dents  en position palatine\n\";\"ADC\"\n"
+        "\"HBGD003\";\"Avulsion d'1 odontoïde\";\"ADC\"\n");
   CodeLabels labels;
   ASSERT_TRUE(labels.LoadCodeLists(dir_).ok());
-  EXPECT_EQ(labels.size(), 3u);
+  EXPECT_EQ(labels.size(), 5u);
+  // A quoted label may span lines (the CCAM list has some): one label, spaces tidied.
+  EXPECT_EQ(labels.Label(CodeSystem::kCcam, "HBGD358"), "Avulsion de 2 dents en position palatine");
+  EXPECT_EQ(labels.Label(CodeSystem::kCcam, "HBGD003"), "Avulsion d'1 odontoïde");
   EXPECT_EQ(labels.Label(CodeSystem::kIcd10, "E11"), "Diabète sucré de type 2");
   EXPECT_EQ(labels.Label(CodeSystem::kCcam, "DEQP003"),
             "Électrocardiographie sur au moins 12 dérivations; \"ECG\"");

@@ -83,7 +83,8 @@ function SignIn({ onDone }) {
 }
 
 function ProjectPicker({ onChange }) {
-  if (session.mode !== 'auth') return null;
+  // Admins and auditors usually belong to no project: nothing to choose.
+  if (session.mode !== 'auth' || !session.projects.length) return null;
   return html`
     <label class="project-picker">${tr('Projet', 'Project')}
       <select name="project" value=${session.project}

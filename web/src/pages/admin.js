@@ -26,10 +26,10 @@ function errorText(r) {
   return tr('Erreur : ', 'Error: ') + ((r.body && r.body.error) || r.status);
 }
 
-// A GET that the page reloads after each change: [state, reload].
-function useList(route, params) {
+// A GET that the page reloads after each change (and when `version` changes): [state, reload].
+function useList(route, params, version = 0) {
   const [state, setState] = useState({ loading: true });
-  const key = route + JSON.stringify(params || {});
+  const key = route + JSON.stringify(params || {}) + ':' + version;
   const load = () => api.get(route, params).then((r) => setState({ status: r.status, body: r.body }));
   useEffect(() => { load(); }, [key]);
   return [state, load];
@@ -160,7 +160,7 @@ function Secret({ secret, onClose }) {
     </div>`;
 }
 
-function Users() {
+function Users({ onChange }) {
   const [state, reload] = useList('/api/admin/users');
   const [name, setName] = useState('');
   const [roles, setRoles] = useState([]);
@@ -170,6 +170,7 @@ function Users() {
     const r = await api.post(path, body);
     if (r.status === 200) { done(r.body); setMessage(''); } else setMessage(errorText(r));
     reload();
+    onChange();
   };
   const add = (e) => {
     e.preventDefault();
@@ -202,7 +203,7 @@ function Users() {
       <//>
       <form class="inline-form" onSubmit=${add} aria-labelledby="add-user-title">
         <h3 id="add-user-title">${tr('Ajouter un utilisateur', 'Add a user')}</h3>
-        <label>${tr('Identifiant', 'User name')}<input name="new-user" required pattern="[a-z0-9][a-z0-9._-]*"
+        <label>${tr('Identifiant', 'User name')}<input name="new-user" required pattern="[a-z0-9][a-z0-9._\\-]*"
           value=${name} onInput=${(e) => setName(e.target.value)} /></label>
         <fieldset><legend>${tr('Rôles', 'Roles')}</legend>
           ${kRoles.map((r) => html`<label class="check"><input type="checkbox" name=${'role-' + r}
@@ -218,9 +219,9 @@ function Users() {
 const emptyProject = () => ({ project: '', title: '', purpose: '', legal_ref: '', end: '',
   disclosure: 'aggregate', min_cell: '10', domains: '', from: '', to: '' });
 
-function Projects() {
+function Projects({ usersVersion }) {
   const [state, reload] = useList('/api/admin/projects');
-  const [users] = useList('/api/admin/users');
+  const [users] = useList('/api/admin/users', undefined, usersVersion);
   const [form, setForm] = useState(emptyProject);
   const [member, setMember] = useState({ project: '', user: '' });
   const [message, setMessage] = useState('');
@@ -291,7 +292,7 @@ function Projects() {
       </form>
       <form class="inline-form" onSubmit=${create} aria-labelledby="create-title">
         <h3 id="create-title">${tr('Créer un projet', 'Create a project')}</h3>
-        <label>${tr('Identifiant', 'Id')}<input name="project-id" required pattern="[a-z0-9][a-z0-9._-]*"
+        <label>${tr('Identifiant', 'Id')}<input name="project-id" required pattern="[a-z0-9][a-z0-9._\\-]*"
           value=${form.project} onInput=${field('project')} /></label>
         <label>${tr('Titre', 'Title')}<input name="title" required value=${form.title}
           onInput=${field('title')} /></label>
@@ -321,8 +322,9 @@ function Projects() {
 }
 
 export function AdminPage() {
+  const [usersVersion, setUsersVersion] = useState(0);
   return html`<h1>${tr('Administration', 'Administration')}</h1>
-    <${Users} />
-    <${Projects} />
+    <${Users} onChange=${() => setUsersVersion((v) => v + 1)} />
+    <${Projects} usersVersion=${usersVersion} />
     <${Incidents} canAck=${true} />`;
 }
