@@ -160,7 +160,9 @@ int Expected(const RouteCase& r, const std::string& role, const ProjectCase& p) 
 class GuardTable : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::string(P4DP_BINARY_DIR) + "/test-tmp/access_guard_table";
+    // One folder per test: CTest runs the tests of this file in parallel.
+    dir_ = std::string(P4DP_BINARY_DIR) + "/test-tmp/access_guard_table_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(dir_);
     ASSERT_TRUE(store::Warehouse::Init(RealFileSystem(), dir_, key_).ok());
     auto wh = store::Warehouse::Open(RealFileSystem(), dir_, key_);
