@@ -21,7 +21,7 @@ constexpr std::array<Role, kRoleCount> kRoles = {Role::kAdmin,          Role::kD
 // THE table of rights. Admin and auditor never reach patient data (counts included); a
 // researcher counts only inside own projects; an investigator may list patients only in a
 // patient_list project; surveillance belongs to the epidemiologist.
-constexpr std::array<ActionRule, 26> kRules = {{
+constexpr std::array<ActionRule, 27> kRules = {{
     {Action::kLogin, "login", false, kAllRoles, false, false},
     {Action::kLogout, "logout", true, kAllRoles, false, false},
     {Action::kMe, "me", true, kAllRoles, false, false},
@@ -49,6 +49,7 @@ constexpr std::array<ActionRule, 26> kRules = {{
     {Action::kBackup, "backup", true, kAdmin, false, false},
     {Action::kCodeSearch, "code_search", true, kResearcher | kInvestigator, true, false},
     {Action::kDashboards, "dashboards", true, kResearcher, true, false},
+    {Action::kCohortDraft, "cohort_draft", true, kResearcher | kInvestigator, true, false},
 }};
 
 }  // namespace

@@ -71,6 +71,7 @@ enum class Action : uint8_t {
   kBackup,                  // p4dp backup, restore, keys rotate (the rights issue)
   kCodeSearch,              // GET /api/codes (the cohort builder's code search)
   kDashboards,              // GET /api/dashboards/* (population dashboards)
+  kCohortDraft,             // POST /api/cohorts/count?draft=1 (approximate, while editing)
 };
 
 // One row of the table.

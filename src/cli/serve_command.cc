@@ -22,18 +22,23 @@
 #include "cli/commands.h"
 #include "cli/operator.h"
 #include "cli/warehouse_access.h"
+#include "query/code_labels.h"
 #include "server/access_routes.h"
+#include "server/admin_routes.h"
 #include "server/dashboard_routes.h"
 #include "server/http_server.h"
 #include "server/surveillance_routes.h"
 #include "server/warehouse_routes.h"
 #include "surveil/indicators.h"
 #include "surveil/series.h"
+#include "synth/catalogue.h"
 
 namespace p4dp::cli {
 namespace {
 
 constexpr uint16_t kServePortDefault = 8080;
+// The French code lists beside the repository (shared/data/codes), when serve runs from it.
+constexpr const char* kCodeListsDefault = "../shared/data/codes";
 
 struct ServeArgs {
   std::string data_dir;
@@ -46,7 +51,61 @@ struct ServeArgs {
   double session_hours = static_cast<double>(access::kSessionSecondsDefault) / 3600;
   int64_t queries_per_hour = access::QueryGuardOptions{}.queries_max;
   int64_t near_identical_per_hour = access::QueryGuardOptions{}.near_identical_max;
+  int64_t drafts_per_hour = server::kDraftsPerHourDefault;
+  std::string code_lists;  // empty: kCodeListsDefault when present
 };
+
+// The labels of the code search: the French code lists (CIM-10, CCAM) of --code-lists, then
+// the displays of the codes the synthetic catalogue generates (CISP-2, ATC, LOINC, ...).
+Result<std::unique_ptr<query::CodeLabels>> LoadLabels(const ServeArgs& args) {
+  auto labels = std::make_unique<query::CodeLabels>();
+  std::string dir = args.code_lists;
+  std::error_code ec;
+  if (dir.empty() && std::filesystem::is_directory(kCodeListsDefault, ec)) dir = kCodeListsDefault;
+  if (!dir.empty()) {
+    if (!std::filesystem::is_directory(dir, ec)) {
+      return Status::InvalidArgument("--code-lists: '" + dir + "' is not a folder");
+    }
+    P4DP_TRY(labels->LoadCodeLists(dir));
+  }
+  auto add = [&labels](const synth::Coding& c) {
+    if (auto system = domain::CodeSystemFromName(c.system_uri)) {
+      labels->Add(*system, c.code, c.display);
+    }
+  };
+  auto add_drug = [&add](std::string_view key) {
+    if (key.empty()) return;
+    add(synth::FindDrug(key).atc);
+    add(synth::FindDrug(key).cip13);
+  };
+  for (const synth::ConditionInfo& c : synth::Conditions()) {
+    add(c.icpc2);
+    add(c.icd10);
+    for (std::string_view drug : c.drugs) add_drug(drug);
+  }
+  for (const synth::IndicatorInfo& i : synth::Indicators()) {
+    add(i.icpc2);
+    add(i.icd10);
+    add_drug(i.drug);
+  }
+  for (const synth::RoutineReason& r : synth::RoutineReasons()) {
+    add(r.icpc2);
+    add(r.icd10);
+    add_drug(r.drug);
+  }
+  const synth::Labs& labs = synth::LabCodes();
+  for (const synth::Lab* lab :
+       {&labs.hba1c, &labs.ldl, &labs.creatinine, &labs.egfr, &labs.systolic, &labs.diastolic,
+        &labs.bp_panel, &labs.weight, &labs.bmi}) {
+    add(lab->loinc);
+  }
+  add(synth::ProcedureCodes().ecg);
+  add(synth::ProcedureCodes().cervical_smear);
+  add(synth::FluVaccine().atc);
+  add(synth::FluVaccine().cvx);
+  add(synth::FluVaccine().cip13);
+  return labels;
+}
 
 std::string WebDir(const ServeArgs& args) {
   if (!args.web_dir.empty()) return args.web_dir;
@@ -108,6 +167,11 @@ int Serve(const ServeArgs& args) {
     indicators = std::move(*loaded);
   }
   surveil::SeriesStore series(std::move(indicators));
+  auto labels = LoadLabels(args);
+  if (!labels.ok()) {
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return Fail(labels.status().ToString());
+  }
   server::Router router;
   server::AddHealthRoute(router, P4DP_VERSION);
   // A data folder holding a warehouse is opened (with its key) and its routes served.
@@ -137,12 +201,14 @@ int Serve(const ServeArgs& args) {
     access->set_session_seconds(static_cast<int64_t>(args.session_hours * 3600));
     warehouse->StartBackgroundMerges();
     server::AddAccessRoutes(router, *access);
+    server::AddAdminRoutes(router, *access);
     access::QueryGuardOptions guard;
     guard.queries_max = args.queries_per_hour;
     guard.near_identical_max = args.near_identical_per_hour;
-    server::AddWarehouseRoutes(router, *warehouse, args.source, *access, guard);
+    server::AddWarehouseRoutes(router, *warehouse, args.source, *access, guard,
+                               args.drafts_per_hour);
     server::AddSurveillanceRoutes(router, *warehouse, series, *access);
-    server::AddDashboardRoutes(router, *warehouse, *access);
+    server::AddDashboardRoutes(router, *warehouse, *access, labels->get());
   }
   auto server = server::HttpServer::Create(
       {.bind_address = args.bind_address, .port = args.port, .web_dir = web_dir},
@@ -190,6 +256,14 @@ void RegisterServe(CLI::App& app, RunFn& run) {
                   "one criterion (differencing guard; then 429)")
       ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}))
       ->capture_default_str();
+  sub->add_option("--drafts-per-hour", args->drafts_per_hour,
+                  "Draft (approximate) counts a user may run in one project per hour (then 429)")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))
+      ->capture_default_str();
+  sub->add_option("--code-lists", args->code_lists,
+                  "Folder of the French code lists (cim10/IR_CIM_V.csv, ccam/IR_CCAM_V63.csv) "
+                  "whose labels the code search matches (default: ../shared/data/codes when "
+                  "present)");
   sub->callback([args, &run] { run = [args] { return Serve(*args); }; });
 }
 

@@ -40,12 +40,12 @@ int ThisYear() {
 
 }  // namespace
 
-void AddDashboardRoutes(Router& router, store::Warehouse& warehouse,
-                        access::AccessControl& access) {
+void AddDashboardRoutes(Router& router, store::Warehouse& warehouse, access::AccessControl& access,
+                        const query::CodeLabels* labels) {
   // ?q=PREFIX[&system=ALIAS][&limit=N]: codes present in the warehouse, most used first.
   AddGuardedRoute(
       router, access, "GET", "/api/codes", access::Action::kCodeSearch,
-      [&warehouse](const Request& request, Caller&) {
+      [&warehouse, labels](const Request& request, Caller&) {
         query::CodeSearchOptions options;
         options.query = request.QueryParam("q").value_or("");
         if (options.query.empty()) return Response::Error(400, "q: a code prefix is required");
@@ -64,13 +64,16 @@ void AddDashboardRoutes(Router& router, store::Warehouse& warehouse,
         }
         std::vector<query::CodeHit> hits;
         Status s = warehouse.Read([&](const store::Index& index, const store::Catalog& catalog) {
-          hits = query::SearchCodes(index, catalog, options);
+          hits = labels ? query::SearchCodesWithLabels(index, catalog, *labels, options)
+                        : query::SearchCodes(index, catalog, options);
         });
         if (!s.ok()) return Response::Error(500, s.ToString());
         nlohmann::ordered_json codes = nlohmann::ordered_json::array();
         for (const auto& h : hits) {
+          auto system = domain::CodeSystemFromName(h.system);
           codes.push_back({{"system", h.system},
                            {"code", h.code},
+                           {"label", labels && system ? labels->Label(*system, h.code) : ""},
                            {"patients", Shown(static_cast<int64_t>(h.patients))}});
         }
         return Response::Json(200, nlohmann::ordered_json{{"codes", codes}}.dump());

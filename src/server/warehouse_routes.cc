@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "access/cell_key.h"
 #include "access/disclosure.h"
 #include "access/project_query.h"
 #include "base/clock.h"
@@ -14,8 +15,52 @@
 
 namespace p4dp::server {
 
+namespace {
+
+bool IsDraft(const Request& request) {
+  return request.QueryParam("draft") == std::optional<std::string>("1");
+}
+
+// The min_cell query parameter (absent: the project's threshold), or why it is bad.
+Result<int64_t> MinCellOf(const Request& request, int64_t project_min_cell) {
+  auto text = request.QueryParam("min_cell");
+  if (!text) return project_min_cell;
+  char* end = nullptr;
+  long long n = std::strtoll(text->c_str(), &end, 10);
+  if (text->empty() || *end != '\0' || n < 1 || n > 1'000'000) {
+    return Status::InvalidArgument("min_cell: a whole number from 1 to 1000000");
+  }
+  return n;  // never below the project's threshold (CountInProject, DraftCountInProject)
+}
+
+// A draft count (?draft=1): perturbed by the cell keys, not released, its own rate limit.
+Response DraftCountResponse(store::Warehouse& warehouse, access::QueryGuard& drafts,
+                            const access::CellKeys& keys, const query::Cohort& cohort,
+                            const Request& request, Caller& caller) {
+  const access::Project& project = *caller.project;
+  if (request.QueryParam("patients") == std::optional<std::string>("1")) {
+    return Response::Error(400, "a draft count has no patient list");
+  }
+  auto min_cell = MinCellOf(request, project.min_cell);
+  if (!min_cell.ok()) return Response::Error(400, min_cell.status().message());
+  Status admitted = drafts.Admit(caller.principal.user, project.id, access::FingerprintOf(cohort));
+  if (!admitted.ok()) return Response::Error(429, "drafts: " + admitted.message());
+  Result<access::ProjectCount> counted = Status::Internal("not run");
+  Status s = warehouse.Read([&](const store::Index& index, const store::Catalog& catalog) {
+    counted =
+        access::DraftCountInProject(cohort, project, index, catalog, keys, {.min_cell = *min_cell});
+  });
+  if (!s.ok()) return Response::Error(500, s.ToString());
+  if (!counted.ok()) return Response::Error(500, counted.status().message());
+  caller.patients = counted->patients;
+  return Response::Json(200, std::move(counted->json));
+}
+
+}  // namespace
+
 void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source,
-                        access::AccessControl& access, access::QueryGuardOptions guard_options) {
+                        access::AccessControl& access, access::QueryGuardOptions guard_options,
+                        int64_t drafts_per_hour) {
   AddGuardedRoute(router, access, "POST", "/api/ingest", access::Action::kIngest,
                   [&warehouse, source](const Request& request, Caller&) {
                     if (request.body.empty())
@@ -32,6 +77,7 @@ void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string
   // the disclosure rules. Query: project, min_cell (never below the project's threshold),
   // patients=1 for the patient list (investigators in patient_list projects only).
   auto count_action = [](const Request& request) {
+    if (IsDraft(request)) return access::Action::kCohortDraft;
     return request.QueryParam("patients") == std::optional<std::string>("1")
                ? access::Action::kCohortPatients
                : access::Action::kCohortCount;
@@ -39,25 +85,29 @@ void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string
   // One guard per server: the rate limit, the differencing guard and the counts released,
   // per user and project.
   auto guard = std::make_shared<access::QueryGuard>(SystemClock(), guard_options);
+  // Drafts: a rate limit of their own, and no differencing limit (their noise is the defence).
+  auto drafts = std::make_shared<access::QueryGuard>(
+      SystemClock(), access::QueryGuardOptions{.queries_max = drafts_per_hour,
+                                               .near_identical_max = drafts_per_hour});
+  auto keys = std::make_shared<const access::CellKeys>(
+      access::CellKeys::SecretFor(warehouse.pseudonym_key()));
   AddGuardedRoute(
       router, access, "POST", "/api/cohorts/count", count_action,
-      [&warehouse, guard](const Request& request, Caller& caller) {
+      [&warehouse, guard, drafts, keys](const Request& request, Caller& caller) {
         auto cohort = query::ParseCohort(request.body);
         if (!cohort.ok()) return Response::Error(400, cohort.status().message());
         if (caller.project == nullptr) return Response::Error(403, "no project");
+        if (IsDraft(request)) {
+          return DraftCountResponse(warehouse, *drafts, *keys, *cohort, request, caller);
+        }
         const access::Project& project = *caller.project;
         access::ProjectCountOptions options{.min_cell = project.min_cell,
                                             .with_members = false,
                                             .guard = guard.get(),
                                             .user = caller.principal.user};
-        if (auto text = request.QueryParam("min_cell")) {
-          char* end = nullptr;
-          long long n = std::strtoll(text->c_str(), &end, 10);
-          if (text->empty() || *end != '\0' || n < 1 || n > 1'000'000) {
-            return Response::Error(400, "min_cell: a whole number from 1 to 1000000");
-          }
-          options.min_cell = n;  // never below the project's threshold (CountInProject)
-        }
+        auto min_cell = MinCellOf(request, project.min_cell);
+        if (!min_cell.ok()) return Response::Error(400, min_cell.status().message());
+        options.min_cell = *min_cell;
         options.with_members = request.QueryParam("patients") == std::optional<std::string>("1");
         // Rate limit and differencing guard before anything runs: 429 names the limit.
         Status admitted =

@@ -28,8 +28,13 @@ namespace p4dp::server {
 // Counts are run inside the project's perimeter and rendered by access/disclosure.h (small
 // cells, complementary suppression, counts released before); `guard_options` bound the
 // queries per user and project (over them: 429).
+// POST /api/cohorts/count?draft=1: the same count as a draft (access/cell_key.h:
+// perturbed, "approximate": true), for live counting while a definition is edited: not
+// recorded as released, not seen by the differencing guard; `drafts_per_hour` bounds the
+// drafts per user and project (over them: 429).
+inline constexpr int64_t kDraftsPerHourDefault = 1200;
 void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string source,
-                        access::AccessControl& access,
-                        access::QueryGuardOptions guard_options = {});
+                        access::AccessControl& access, access::QueryGuardOptions guard_options = {},
+                        int64_t drafts_per_hour = kDraftsPerHourDefault);
 
 }  // namespace p4dp::server

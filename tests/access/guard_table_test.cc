@@ -4,9 +4,11 @@
 // allowed or refused, leaves exactly one audit entry naming the route and the status.
 // The routes are registered as `p4dp serve` registers them, and dispatched in process.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -19,6 +21,7 @@
 #include "crypto/totp.h"
 #include "ingest/pipeline.h"
 #include "server/access_routes.h"
+#include "server/admin_routes.h"
 #include "server/dashboard_routes.h"
 #include "server/http_server.h"
 #include "server/surveillance_routes.h"
@@ -43,13 +46,37 @@ struct RouteCase {
   std::set<std::string> roles;  // the roles that may call it
   bool needs_project;           // names a project the caller must be a member of, open
   bool needs_patient_list;      // ... whose disclosure is patient_list
+  // Routes that change the catalog: run before each call, it makes what the call works on
+  // and returns the text that replaces "{x}" in the path and body (so that every allowed
+  // call succeeds, not only the first); `pattern` is then the route as audited.
+  std::function<std::string(int)> before{};
+  std::string pattern{};
 };
 
 const std::string kCohort = R"({"entry": {"domain": "condition"}})";
 const std::set<std::string> kEveryRole = {"admin",        "data_manager",   "researcher",
                                           "investigator", "epidemiologist", "auditor"};
 
-std::vector<RouteCase> Routes(const std::string& patient_body) {
+std::vector<RouteCase> Routes(const std::string& patient_body, access::AccessControl& access) {
+  const std::set<std::string> kAdmin = {"admin"};
+  const std::set<std::string> kAdminAuditor = {"admin", "auditor"};
+  access::AccessCatalog* c = &access.catalog();
+  auto same = [](int n) { return std::to_string(n); };
+  auto new_user = [c](int n) {
+    std::string name = "target-" + std::to_string(n);
+    EXPECT_TRUE(c->AddUser(name, access::Bit(access::Role::kResearcher), "pw-target").ok());
+    return name;
+  };
+  auto new_project = [c](int n) {
+    std::string id = "made-" + std::to_string(n);
+    EXPECT_TRUE(c->CreateProject({.id = id, .title = id}).ok());
+    return id;
+  };
+  auto new_incident = [c](int n) {
+    auto id = c->AddIncident({.time_ms = 1, .kind = "burst", .user = "u" + std::to_string(n)});
+    EXPECT_TRUE(id.ok());
+    return std::to_string(id.ok() ? *id : 0);
+  };
   return {
       {"GET", "/api/me", "", kEveryRole, false, false},
       {"POST", "/api/ingest", patient_body, {"data_manager"}, false, false},
@@ -66,6 +93,7 @@ std::vector<RouteCase> Routes(const std::string& patient_body) {
        true,
        false},
       {"POST", "/api/cohorts/count?patients=1", kCohort, {"investigator"}, true, true},
+      {"POST", "/api/cohorts/count?draft=1", kCohort, {"researcher", "investigator"}, true, false},
       {"GET", "/api/surveillance/indicators", "", kEveryRole, false, false},
       {"GET",
        "/api/surveillance/series?indicator=ili&level=nation&algorithm=none",
@@ -86,6 +114,26 @@ std::vector<RouteCase> Routes(const std::string& patient_body) {
       {"GET", "/api/dashboards/prevalence", "", {"researcher"}, true, false},
       {"GET", "/api/dashboards/prescriptions", "", {"researcher"}, true, false},
       {"GET", "/api/dashboards/consultations", "", {"researcher"}, true, false},
+      // The audit viewer and the administration: the rights of the matching commands.
+      {"GET", "/api/audit?user=admin-user&from=2020-01-01&limit=5", "", {"auditor"}, false, false},
+      {"GET", "/api/audit/verify", "", kAdminAuditor, false, false},
+      {"GET", "/api/incidents?all=1", "", kAdminAuditor, false, false},
+      {"POST", "/api/incidents/{x}/ack", "", kAdmin, false, false, new_incident,
+       "/api/incidents/{id}/ack"},
+      {"GET", "/api/admin/users", "", kAdminAuditor, false, false},
+      {"POST", "/api/admin/users", R"({"user": "new-{x}", "roles": ["researcher"]})", kAdmin, false,
+       false, same},
+      {"POST", "/api/admin/users/{x}/disable", "", kAdmin, false, false, new_user,
+       "/api/admin/users/{name}/disable"},
+      {"POST", "/api/admin/users/{x}/reset-password", "", kAdmin, false, false, new_user,
+       "/api/admin/users/{name}/reset-password"},
+      {"GET", "/api/admin/projects", "", kAdminAuditor, false, false},
+      {"POST", "/api/admin/projects", R"({"project": "new-{x}", "title": "t", "min_cell": 5})",
+       kAdmin, false, false, same},
+      {"POST", "/api/admin/projects/{x}/members", R"({"user": "researcher-user"})", kAdmin, false,
+       false, new_project, "/api/admin/projects/{id}/members"},
+      {"POST", "/api/admin/projects/{x}/close", "", kAdmin, false, false, new_project,
+       "/api/admin/projects/{id}/close"},
   };
 }
 
@@ -112,7 +160,9 @@ int Expected(const RouteCase& r, const std::string& role, const ProjectCase& p) 
 class GuardTable : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::string(P4DP_BINARY_DIR) + "/test-tmp/access_guard_table";
+    // One folder per test: CTest runs the tests of this file in parallel.
+    dir_ = std::string(P4DP_BINARY_DIR) + "/test-tmp/access_guard_table_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(dir_);
     ASSERT_TRUE(store::Warehouse::Init(RealFileSystem(), dir_, key_).ok());
     auto wh = store::Warehouse::Open(RealFileSystem(), dir_, key_);
@@ -133,6 +183,7 @@ class GuardTable : public ::testing::Test {
     access_ = std::move(*control);
     server::AddHealthRoute(router_, "test");
     server::AddAccessRoutes(router_, *access_);
+    server::AddAdminRoutes(router_, *access_);
     server::AddWarehouseRoutes(router_, *warehouse_, "test", *access_);
     server::AddSurveillanceRoutes(router_, *warehouse_, *series_, *access_);
     server::AddDashboardRoutes(router_, *warehouse_, *access_);
@@ -203,30 +254,38 @@ TEST_F(GuardTable, EveryRouteRoleProjectGivesTheExpectedStatusAndOneAuditEntry) 
   const std::string patient =
       R"({"resourceType":"Patient","id":"guard-1","gender":"male","birthDate":"1970-01-01"})";
   int checked = 0;
-  for (const RouteCase& route : Routes(patient)) {
+  for (const RouteCase& route : Routes(patient, *access_)) {
     for (const auto& [role, token] : tokens) {
       for (const ProjectCase& p : kProjects) {
-        std::string target = route.path + (route.path.find('?') == std::string::npos ? "?" : "&") +
-                             "project=" + p.id;
+        std::string path = route.path;
+        std::string body = route.body;
+        if (route.before) {
+          std::string x = route.before(checked);
+          for (std::string* text : {&path, &body}) {
+            if (size_t at = text->find("{x}"); at != std::string::npos) text->replace(at, 3, x);
+          }
+        }
+        std::string target =
+            path + (path.find('?') == std::string::npos ? "?" : "&") + "project=" + p.id;
         int64_t before = LastSeq();
-        Response r = Call(route.method, target, route.body, token);
+        Response r = Call(route.method, target, body, token);
         int want = Expected(route, role, p);
         std::string what = route.method + " " + target + " as " + role;
         EXPECT_EQ(r.status, want) << what << ": " << r.body;
         ASSERT_EQ(LastSeq(), before + 1) << what << ": exactly one audit entry";
-        auto last = access_->audit().Show({.from_ms = 0});
+        auto last = access_->audit().Show({.from_ms = 0, .limit = 1'000'000});
         ASSERT_TRUE(last.ok());
         const access::AuditEntry& e = last->back();
         EXPECT_EQ(e.status, r.status) << what;
-        EXPECT_EQ(e.action, route.method + " " + route.path.substr(0, route.path.find('?')))
-            << what;
+        std::string pattern = route.pattern.empty() ? route.path : route.pattern;
+        EXPECT_EQ(e.action, route.method + " " + pattern.substr(0, pattern.find('?'))) << what;
         EXPECT_EQ(e.project, p.id) << what;
         EXPECT_EQ(e.user, role == "none" || role == "forged" ? "" : role + "-user") << what;
         ++checked;
       }
     }
   }
-  EXPECT_EQ(checked, 13 * 8 * 5);
+  EXPECT_EQ(checked, 26 * 8 * 5);
   // Aggregate projects never give patient lists, even to a member investigator.
   access::Project agg{.id = "p-aggregate", .title = "t", .min_cell = 1};
   ASSERT_TRUE(access_->catalog().CreateProject(agg).ok());
@@ -313,6 +372,188 @@ TEST_F(GuardTable, CountsStayInsideTheProjectPerimeterAndAreRateLimited) {
   auto last = access_->audit().Show({.from_ms = 0, .limit = 100000});
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(last->back().status, 429);
+}
+
+// Draft counts (live counting while a cohort is edited): approximate, not seen by the
+// differencing guard (so more than near_identical_max near-identical drafts pass), while the
+// exact counts are still guarded; the same definition always gets the same draft.
+TEST_F(GuardTable, DraftCountsAreApproximateAndEscapeTheDifferencingGuard) {
+  std::string token = Login("researcher");
+  auto cohort_with = [](int min_age) {
+    return R"({"entry": {"domain": "condition"}, "inclusion": [{"name": "age",
+               "age": {"min": )" +
+           std::to_string(min_age) + "}}]}";
+  };
+  std::string target = "/api/cohorts/count?draft=1&project=p-member-open";
+  Response first = Call("POST", target, cohort_with(0), token);
+  ASSERT_EQ(first.status, 200) << first.body;
+  json j = json::parse(first.body);
+  EXPECT_EQ(j["approximate"], true);
+  ASSERT_EQ(j["attrition"].size(), 2u) << first.body;
+  int64_t near = access::QueryGuardOptions{}.near_identical_max;
+  for (int age = 1; age <= near + 4; ++age) {
+    Response r = Call("POST", target, cohort_with(age), token);
+    EXPECT_EQ(r.status, 200) << "draft " << age << ": " << r.body;
+  }
+  json again = json::parse(Call("POST", target, cohort_with(0), token).body);
+  EXPECT_EQ(again["attrition"], j["attrition"]) << "the same definition gets the same draft";
+  EXPECT_EQ(Call("POST", target + "&patients=1", cohort_with(0), token).status, 400);
+  // The exact counts still meet the differencing guard.
+  int last = 200;
+  for (int age = 0; age <= near + 1 && last == 200; ++age) {
+    last = Call("POST", "/api/cohorts/count?project=p-member-open", cohort_with(age), token).status;
+  }
+  EXPECT_EQ(last, 429);
+}
+
+// The administration through the API does what `p4dp user` and `p4dp project` do: the
+// server makes the passwords (and the TOTP secret of the roles that need one) and answers them
+// once; they open a session, and appear in no audit entry.
+TEST_F(GuardTable, AdminRoutesManageUsersAndProjectsWithoutSecretsInTheTrail) {
+  std::string admin = Login("admin");
+  Response added =
+      Call("POST", "/api/admin/users", R"({"user": "new-auditor", "roles": ["auditor"]})", admin);
+  ASSERT_EQ(added.status, 200) << added.body;
+  json a = json::parse(added.body);
+  std::string password = a.value("password", "");
+  ASSERT_GE(password.size(), 16u);
+  ASSERT_TRUE(a.contains("totp_uri")) << "auditors need a second factor";
+  auto secret = crypto::TotpSecretFromUri(a["totp_uri"].get<std::string>());
+  ASSERT_TRUE(secret.ok());
+  auto login = [&](const std::string& pw, const std::string& code) {
+    json body = {{"user", "new-auditor"}, {"password", pw}, {"totp", code}};
+    return Call("POST", "/api/login", body.dump(), "");
+  };
+  auto code = [&] { return *crypto::TotpCode(*secret, SystemClock().NowMicros() / 1'000'000); };
+  EXPECT_EQ(login(password, code()).status, 200);
+  EXPECT_EQ(login(password, "").status, 401) << "the second factor is required";
+  EXPECT_EQ(
+      Call("POST", "/api/admin/users", R"({"user": "new-auditor", "roles": ["auditor"]})", admin)
+          .status,
+      409);
+  EXPECT_EQ(Call("POST", "/api/admin/users", R"({"user": "x", "roles": ["king"]})", admin).status,
+            400);
+  Response reset = Call("POST", "/api/admin/users/new-auditor/reset-password", "", admin);
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  std::string password2 = json::parse(reset.body).value("password", "");
+  EXPECT_NE(password2, password);
+  EXPECT_EQ(login(password, code()).status, 401) << "the old password no longer works";
+  EXPECT_EQ(login(password2, code()).status, 200);
+  EXPECT_EQ(Call("POST", "/api/admin/users/nobody/reset-password", "", admin).status, 404);
+  ASSERT_EQ(Call("POST", "/api/admin/users/new-auditor/disable", "", admin).status, 200);
+  EXPECT_EQ(login(password2, code()).status, 401) << "a disabled user cannot sign in";
+  json users = json::parse(Call("GET", "/api/admin/users", "", admin).body)["users"];
+  bool listed_disabled = false;
+  for (const json& u : users) {
+    if (u["user"] == "new-auditor") listed_disabled = !u["enabled"].get<bool>() && u["totp"];
+  }
+  EXPECT_TRUE(listed_disabled) << users.dump();
+
+  Response created = Call("POST", "/api/admin/projects",
+                          R"({"project": "study", "title": "Étude", "min_cell": 7,
+                              "disclosure": "patient_list", "end": "2099-12-31",
+                              "domains": ["condition"]})",
+                          admin);
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(Call("POST", "/api/admin/projects", R"({"project": "bad", "title": "t",
+                 "end": "tomorrow"})",
+                 admin)
+                .status,
+            400);
+  EXPECT_EQ(Call("POST", "/api/admin/projects", R"({"project": "bad", "title": "t",
+                 "population": {"entry": 3}})",
+                 admin)
+                .status,
+            400);
+  ASSERT_EQ(
+      Call("POST", "/api/admin/projects/study/members", R"({"user": "researcher-user"})", admin)
+          .status,
+      200);
+  EXPECT_EQ(Call("POST", "/api/admin/projects/nope/close", "", admin).status, 404);
+  std::string researcher = Login("researcher");
+  EXPECT_EQ(Call("GET", "/api/stats?project=study", "", researcher).status, 200);
+  auto study = [&] {
+    json listed = json::parse(Call("GET", "/api/admin/projects", "", admin).body);
+    for (const json& p : listed["projects"])
+      if (p["project"] == "study") return p;
+    return json();
+  };
+  EXPECT_EQ(study()["min_cell"], 7);
+  EXPECT_EQ(study()["disclosure"], "patient_list");
+  EXPECT_EQ(study()["end"], "2099-12-31");
+  EXPECT_EQ(study()["members"], json::array({"researcher-user"}));
+  ASSERT_EQ(Call("POST", "/api/admin/projects/study/close", "", admin).status, 200);
+  EXPECT_EQ(study()["state"], "closed");
+  EXPECT_EQ(Call("GET", "/api/stats?project=study", "", researcher).status, 403);
+
+  auto entries = access_->audit().Show({.from_ms = 0, .limit = 100000});
+  ASSERT_TRUE(entries.ok());
+  for (const access::AuditEntry& e : *entries) {
+    for (const std::string& field : {e.user, e.roles, e.project, e.action, e.params_hash}) {
+      EXPECT_EQ(field.find(password), std::string::npos);
+      EXPECT_EQ(field.find(password2), std::string::npos);
+    }
+  }
+}
+
+// The audit viewer's routes: the filters of `p4dp audit show`, and verify says where the
+// chain breaks once an entry is edited behind the trail's back.
+TEST_F(GuardTable, AuditRoutesFilterAndVerify) {
+  std::string auditor = Login("auditor");
+  std::string researcher = Login("researcher");
+  for (int i = 0; i < 3; ++i) Call("GET", "/api/stats?project=p-member-open", "", researcher);
+  Call("GET", "/api/stats?project=p-other-open", "", researcher);
+  auto show = [&](const std::string& query) {
+    Response r = Call("GET", "/api/audit?" + query, "", auditor);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    return json::parse(r.body, nullptr, false)["entries"];
+  };
+  json mine = show("user=researcher-user&project=p-member-open");
+  ASSERT_EQ(mine.size(), 3u) << mine.dump();
+  for (const json& e : mine) {
+    EXPECT_EQ(e["action"], "GET /api/stats");
+    EXPECT_EQ(e["status"], 200);
+  }
+  EXPECT_EQ(show("user=researcher-user&project=p-other-open").size(), 1u);
+  EXPECT_EQ(show("user=researcher-user&limit=2").size(), 2u);
+  EXPECT_EQ(show("from=2099-01-01").size(), 0u);
+  EXPECT_GE(show("to=2099-01-01").size(), 6u);
+  EXPECT_EQ(Call("GET", "/api/audit?limit=0", "", auditor).status, 400);
+  EXPECT_EQ(Call("GET", "/api/audit?from=yesterday", "", auditor).status, 400);
+
+  json verdict = json::parse(Call("GET", "/api/audit/verify", "", auditor).body);
+  EXPECT_TRUE(verdict["ok"].get<bool>()) << verdict.dump();
+  int64_t edited = mine[1]["seq"].get<int64_t>();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/" + access::kAuditFileName).c_str(), &db), SQLITE_OK);
+  // An attacker with the file: drops the append-only trigger, then edits an entry.
+  std::string sql =
+      "DROP TRIGGER entries_append_only_update; UPDATE entries SET status = 403 "
+      "WHERE seq = " +
+      std::to_string(edited);
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  verdict = json::parse(Call("GET", "/api/audit/verify", "", auditor).body);
+  EXPECT_FALSE(verdict["ok"].get<bool>()) << verdict.dump();
+  EXPECT_EQ(verdict.value("bad_seq", int64_t{0}), edited) << verdict.dump();
+}
+
+// Incidents: listed for admins and auditors, acknowledged by an admin once.
+TEST_F(GuardTable, IncidentRoutesListAndAcknowledge) {
+  auto id = access_->catalog().AddIncident({.time_ms = 1, .kind = "burst", .user = "someone"});
+  ASSERT_TRUE(id.ok());
+  std::string admin = Login("admin");
+  json open = json::parse(Call("GET", "/api/incidents", "", admin).body)["incidents"];
+  ASSERT_EQ(open.size(), 1u) << open.dump();
+  EXPECT_EQ(open[0]["kind"], "burst");
+  std::string target = "/api/incidents/" + std::to_string(*id) + "/ack";
+  ASSERT_EQ(Call("POST", target, "", admin).status, 200);
+  EXPECT_EQ(json::parse(Call("GET", "/api/incidents", "", admin).body)["incidents"].size(), 0u);
+  json all = json::parse(Call("GET", "/api/incidents?all=1", "", admin).body)["incidents"];
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0]["acknowledged_by"], "admin-user");
+  EXPECT_EQ(Call("POST", "/api/incidents/999999/ack", "", admin).status, 404);
+  EXPECT_EQ(Call("POST", "/api/incidents/abc/ack", "", admin).status, 400);
 }
 
 }  // namespace

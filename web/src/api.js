@@ -37,7 +37,8 @@ function withProject(path, params = {}) {
   for (const [k, v] of Object.entries(params)) {
     if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   }
-  if (session.project) q.set('project', session.project);
+  // A page may name the project itself (the audit viewer's filter); else the chosen one.
+  if (session.project && !Object.hasOwn(params, 'project')) q.set('project', session.project);
   const s = q.toString();
   return s ? `${path}?${s}` : path;
 }

@@ -24,9 +24,11 @@ const kPages = [
     component: DashboardsPage },
   { id: 'sources', fr: 'Sources de données', en: 'Data sources',
     roles: ['data_manager', 'researcher', 'epidemiologist'], component: SourcesPage },
-  { id: 'audit', fr: 'Audit', en: 'Audit', roles: ['auditor'], component: AuditPage },
+  // The audit viewer and the administration work on no project's data.
+  { id: 'audit', fr: 'Audit', en: 'Audit', roles: ['auditor'], component: AuditPage,
+    noProject: true },
   { id: 'admin', fr: 'Administration', en: 'Administration', roles: ['admin'],
-    component: AdminPage },
+    component: AdminPage, noProject: true },
 ];
 
 function visiblePages() {
@@ -81,7 +83,8 @@ function SignIn({ onDone }) {
 }
 
 function ProjectPicker({ onChange }) {
-  if (session.mode !== 'auth') return null;
+  // Admins and auditors usually belong to no project: nothing to choose.
+  if (session.mode !== 'auth' || !session.projects.length) return null;
   return html`
     <label class="project-picker">${tr('Projet', 'Project')}
       <select name="project" value=${session.project}
@@ -116,7 +119,7 @@ function App() {
   }
   const pages = visiblePages();
   const page = pages.find((p) => p.id === route) || pages[0];
-  const needProject = session.mode === 'auth' && !session.project;
+  const needProject = session.mode === 'auth' && !session.project && !(page && page.noProject);
   const Page = page && page.component;
   return html`
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault();

@@ -1,6 +1,7 @@
 // The cohort builder: code sets (with code search), the entry event and the tree of inclusion
-// rules of the cohort language (docs/cohorts.md), edited by clicking; the count and the
-// attrition funnel update as the definition changes (POST /api/cohorts/count); definitions
+// rules of the cohort language (docs/cohorts.md), edited by clicking; an approximate count
+// and attrition funnel update as the definition changes (POST /api/cohorts/count?draft=1),
+// the exact ones on the "Compter" button (POST /api/cohorts/count); definitions
 // are saved in the browser, loaded, exported and imported as JSON. The patient list appears
 // only when the project's disclosure level allows it.
 import { h } from 'preact';
@@ -63,9 +64,21 @@ export function CohortPage() {
   const patientsAllowed = !!project && project.disclosure === 'patient_list';
   const [showPatients, setShowPatients] = useState(false);
 
+  // While the definition is edited the page asks for drafts (?draft=1: approximate counts
+  // that the differencing guard does not see, docs/access-disclosure.md); the exact count,
+  // and the patient list, only on the explicit "Compter" button.
   const text = JSON.stringify(definition);
+  const showError = (r) => {
+    setResult(null);
+    setCountError(r.status === 400
+      ? tr('Définition incomplète ou invalide : ', 'Incomplete or invalid definition: ') + r.body.error
+      : r.status === 403 ? tr('Accès refusé pour ce projet.', 'Access denied for this project.')
+        : r.status === 429 ? tr('Trop de requêtes : ', 'Too many queries: ') + r.body.error
+          : tr('Erreur du serveur : ', 'Server error: ') + ((r.body && r.body.error) || r.status));
+  };
+  const ready = definition.entry && definition.entry.codeset;
   useEffect(() => {
-    if (!definition.entry || !definition.entry.codeset) {
+    if (!ready) {
       setResult(null);
       setCountError('');
       return;
@@ -73,20 +86,22 @@ export function CohortPage() {
     const controller = new AbortController();
     const timer = setTimeout(async () => {
       setBusy(true);
-      const params = showPatients && patientsAllowed ? { patients: 1 } : {};
-      const r = await api.post('/api/cohorts/count', definition, params, controller.signal);
+      const r = await api.post('/api/cohorts/count', definition, { draft: 1 }, controller.signal);
       if (r.aborted) return;
       setBusy(false);
-      if (r.status === 200) { setResult(r.body); setCountError(''); } else {
-        setResult(null);
-        setCountError(r.status === 400
-          ? tr('Définition incomplète ou invalide : ', 'Incomplete or invalid definition: ') + r.body.error
-          : r.status === 403 ? tr('Accès refusé pour ce projet.', 'Access denied for this project.')
-            : tr('Erreur du serveur : ', 'Server error: ') + ((r.body && r.body.error) || r.status));
-      }
+      if (r.status === 200) { setResult(r.body); setCountError(''); } else showError(r);
     }, kDebounceMs);
     return () => { clearTimeout(timer); controller.abort(); };
-  }, [text, showPatients]);
+  }, [text]);
+  const countExact = async () => {
+    setBusy(true);
+    const params = showPatients && patientsAllowed ? { patients: 1 } : {};
+    const r = await api.post('/api/cohorts/count', definition, params);
+    setBusy(false);
+    if (r.status === 200) { setResult({ ...r.body, approximate: false }); setCountError(''); } else {
+      showError(r);
+    }
+  };
 
   const update = (f) => setDefinition((d) => f(structuredClone(d)));
   const save = () => {
@@ -146,9 +161,17 @@ export function CohortPage() {
         ${countError && html`<p class="error">${countError}</p>`}
         ${!result && !countError && html`<p>${tr('Choisissez un jeu de codes d’entrée pour compter.',
                                                   'Choose an entry code set to count.')}</p>`}
+        <button type="button" class="count-exact" disabled=${!ready || busy} onClick=${countExact}>
+          ${tr('Compter', 'Count')}</button>
         ${result && html`
-          <p class="big-count"><output data-count=${String(result.count)}>${num(result.count)}</output>
+          <p class="big-count" data-approximate=${String(!!result.approximate)}>
+            ${result.approximate && html`<abbr title=${tr('environ', 'about')}>≈ </abbr>`}<output
+              data-count=${String(result.count)}>${num(result.count)}</output>
             <span> ${tr('patients', 'patients')}</span></p>
+          ${result.approximate
+            ? html`<p class="muted">${tr('Effectif approximatif (à ±2 près) pendant la saisie : « Compter » donne l’effectif exact.',
+                                         'Approximate count (within ±2) while editing: “Count” gives the exact one.')}</p>`
+            : html`<p class="muted">${tr('Effectif exact.', 'Exact count.')}</p>`}
           <p class="muted">${tr('Petits effectifs masqués sous ', 'Small counts hidden below ')}${result.min_cell}
             · ${num(result.milliseconds, 1)} ms</p>
           <${Funnel} attrition=${result.attrition} />
