@@ -185,6 +185,8 @@ int Serve(const ServeArgs& args) {
     warehouse = std::move(*opened);
     // The indicator series: built from the index now, then fed every committed batch.
     warehouse->SetCommitObserver([&series](const store::Batch& b) { series.NoteBatch(b); });
+    // An objection or a purge rebuilds the index: the series are rebuilt at the next request.
+    warehouse->SetReloadObserver([&series] { series.Invalidate(); });
     Status built = warehouse->Read([&](const store::Index& index, const store::Catalog& catalog) {
       series.Build(index, catalog);
     });

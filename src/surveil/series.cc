@@ -137,7 +137,7 @@ std::optional<int> SeriesStore::IndicatorIndex(std::string_view name) const {
 
 bool SeriesStore::built() const {
   std::shared_lock lock(mu_);
-  return built_;
+  return built_ && !stale_.load();
 }
 
 size_t SeriesStore::Cell(int indicator, int departement_slot, int band_slot) const {
@@ -283,6 +283,7 @@ void SeriesStore::Build(const store::Index& index, const store::Catalog& catalog
     std::lock_guard pending(pending_mu_);
     pending_.clear();
   }
+  stale_.store(false);
   UpdateMasks(index, catalog);
   const size_t n = index.patient_count();
   patients_.assign(n, PatientState{});

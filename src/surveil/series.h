@@ -12,6 +12,7 @@
 // read the index and catalog: call them inside Warehouse::Read.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -83,6 +84,10 @@ class SeriesStore {
   // Recomputes the patients noted since the last Build or CatchUp; returns how many.
   size_t CatchUp(const store::Index& index, const store::Catalog& catalog);
   bool built() const;
+  // Marks the series stale: built() is false until the next Build. For a warehouse whose
+  // index was rebuilt (an objection, an erasure, a purge: Warehouse::SetReloadObserver).
+  // Lock-free: safe to call while the warehouse is held exclusively.
+  void Invalidate() { stale_.store(true); }
 
   // What readers see, under the store's shared lock (valid only inside Read's callback).
   class View {
@@ -145,6 +150,7 @@ class SeriesStore {
   std::vector<uint64_t> hits_;
   std::unordered_map<domain::PatientIndex, std::vector<uint64_t>> changed_hits_;
   bool built_ = false;
+  std::atomic<bool> stale_{false};
   // Patients noted since the last CatchUp (own lock: NoteBatch runs in the writer thread).
   mutable std::mutex pending_mu_;
   std::vector<domain::PatientKey> pending_;

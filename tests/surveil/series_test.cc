@@ -285,6 +285,45 @@ TEST_F(SeriesTest, LiveBatchesChangeOnlyTheirSeriesAndEqualAFullRebuild) {
   }
 }
 
+TEST_F(SeriesTest, OnlyAPopulationCountsAndInvalidateAsksForARebuild) {
+  store::Batch b;
+  b.patients.push_back(Patient(1, 2010, 3, "14", {{0, D(2015, 1, 1), store::kNoDay}}));
+  Event(b, 1, 1, 1, D(2024, 1, 10), Domain::kCondition, {{"icpc2", "R80"}});
+  b.patients.push_back(Patient(2, 1980, 3, "75", {{0, D(2015, 1, 1), store::kNoDay}}));
+  Event(b, 2, 2, 1, D(2024, 1, 10), Domain::kCondition, {{"icpc2", "R80"}});
+  ASSERT_TRUE(catalog_->Commit().ok());
+  index_.Apply(b);
+  SeriesStore all(DefaultIndicators()), only(DefaultIndicators());
+  all.Build(index_, *catalog_);
+  // The population of the Parisian alone (PatientIndex values of the index).
+  store::PatientSet paris;
+  for (size_t p = 0; p < index_.patient_count(); ++p) {
+    const auto index = static_cast<domain::PatientIndex>(p);
+    const auto& row = index_.patient(index).row;
+    if (row && row->departement == "75") paris.Add(index);
+  }
+  ASSERT_EQ(paris.Cardinality(), 1u);
+  only.Build(index_, *catalog_, &paris);
+  const int ili = *all.IndicatorIndex("ili");
+  auto nation = [&](const SeriesStore& s) {
+    double count = 0, population = 0;
+    s.Read([&](const SeriesStore::View& v) {
+      for (double c : v.Counts(ili, Place{}, kAllBands, Granularity::kWeek)) count += c;
+      auto pop = v.Population(Place{}, kAllBands, Granularity::kWeek);
+      population = pop.empty() ? 0 : pop.back();
+    });
+    return std::pair{count, population};
+  };
+  EXPECT_EQ(nation(all), std::pair(2.0, 2.0));
+  EXPECT_EQ(nation(only), std::pair(1.0, 1.0));
+  // Invalidate: built() is false until the next Build (the server then rebuilds).
+  EXPECT_TRUE(all.built());
+  all.Invalidate();
+  EXPECT_FALSE(all.built());
+  all.Build(index_, *catalog_);
+  EXPECT_TRUE(all.built());
+}
+
 TEST_F(SeriesTest, ALiveEventChangesItsSeriesByOneAndNoOther) {
   store::Batch b;
   b.patients.push_back(Patient(1, 1990, 6, "33", {{0, D(2015, 1, 1), store::kNoDay}}));
