@@ -35,9 +35,18 @@ if [ ! -f demo/access-done ]; then
   "$p4dp" project add-member demo/warehouse demo demo "${as[@]}"
   touch demo/access-done
 fi
+# A public-health surveillance project whose small-cell threshold is 1 (spec access.md:
+# "unless the project allows otherwise"): in "demo" (threshold 10) most weekly counts of a
+# département of 20,000 patients are hidden or withheld (docs/access-disclosure.md).
+if [ ! -f demo/veille-done ]; then
+  "$p4dp" project create demo/warehouse veille --title "Veille sanitaire" \
+    --purpose "public-health surveillance" --min-cell 1 --domain condition "${as[@]}"
+  "$p4dp" project add-member demo/warehouse veille demo "${as[@]}"
+  touch demo/veille-done
+fi
 "$p4dp" stats demo/warehouse --key-file demo/warehouse.key --user demo --project demo
 echo "demo: open http://127.0.0.1:$port/ (Ctrl-C stops the server)"
-echo "demo: sign in as user 'demo', password 'demo-password' (project 'demo')"
+echo "demo: sign in as user 'demo', password 'demo-password' (projects 'demo' and 'veille')"
 # The cohort builder counts drafts as you edit (approximate counts that the differencing
 # guard does not see, docs/access-disclosure.md) and the exact count on "Compter": the
 # default limits hold.

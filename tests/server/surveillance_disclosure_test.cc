@@ -263,7 +263,8 @@ TEST(ProtectTable, RandomTablesResistTheSubtractionAttacks) {
 class SurveillanceRoutes : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::string(P4DP_BINARY_DIR) + "/test-tmp/surveillance_disclosure";
+    dir_ = std::string(P4DP_BINARY_DIR) + "/test-tmp/surveillance_disclosure_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(dir_);
     ASSERT_TRUE(store::Warehouse::Init(RealFileSystem(), dir_, key_).ok());
     auto wh = store::Warehouse::Open(RealFileSystem(), dir_, key_);
