@@ -235,15 +235,23 @@ std::vector<CodeHit> SearchCodesWithLabels(const store::Index& index, const stor
   for (const CodeHit& h : hits) seen.insert(h.system + ":" + h.code);
   std::vector<std::string> words = CodeLabels::QueryWords(options.query);
   const auto& codes = catalog.codes();
+  std::vector<bool> by_label(codes.size(), false);
   for (uint32_t id = 1; id < codes.size() && !words.empty(); ++id) {
     std::optional<domain::CodeSystem> system = domain::CodeSystemFromName(codes[id].system);
     if (!system || (options.system && *system != *options.system)) continue;
     if (!labels.MatchesWords(*system, codes[id].code, words)) continue;
-    std::string alias(domain::InfoOf(*system).alias);
-    if (!seen.insert(alias + ":" + codes[id].code).second) continue;
-    hits.push_back({.system = std::move(alias),
+    by_label[id] =
+        seen.insert(std::string(domain::InfoOf(*system).alias) + ":" + codes[id].code).second;
+  }
+  // Counted as SearchCodes counts: inside the perimeter, a code no visible event has is left out.
+  std::vector<uint64_t> patients = PatientsPerCode(index, by_label, options.perimeter);
+  bool everything = options.perimeter == nullptr || options.perimeter->Everything();
+  for (uint32_t id = 1; id < codes.size(); ++id) {
+    if (!by_label[id] || (!everything && patients[id] == 0)) continue;
+    std::optional<domain::CodeSystem> system = domain::CodeSystemFromName(codes[id].system);
+    hits.push_back({.system = std::string(domain::InfoOf(*system).alias),
                     .code = codes[id].code,
-                    .patients = index.PatientsWithCode(id).Cardinality()});
+                    .patients = patients[id]});
   }
   std::sort(hits.begin(), hits.end(), [](const CodeHit& a, const CodeHit& b) {
     if (a.patients != b.patients) return a.patients > b.patients;

@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "access/cell_key.h"
 #include "access/disclosure.h"
 #include "access/project_query.h"
@@ -14,8 +16,24 @@
 #include "query/engine.h"
 
 namespace p4dp::server {
-
 namespace {
+
+// /api/stats for the roles that are not the data manager's (researchers, investigators,
+// epidemiologists): the size of the store, and no count of patients, events, records or
+// quarantined records. Those are warehouse-wide totals of which the dashboards release the
+// parts (the weekly visits add up to the visit events, the pyramid's patients are the
+// patients but the dead and those of unknown age, sex or département), so releasing them
+// beside the dashboards would let a reader subtract the shown parts and recover a small
+// count: the number of dead patients, or a week's hidden visits. A project's view of its
+// patients is its counts and dashboards, released by the disclosure rules.
+std::string StorageStatsJson(const store::Stats& stats) {
+  nlohmann::ordered_json j;
+  j["segments"] = stats.segments;
+  j["bytes_on_disk"] = stats.bytes_on_disk;
+  j["index_bytes"] = stats.index_bytes;
+  j["version_map_bytes"] = stats.version_map_bytes;
+  return j.dump();
+}
 
 bool IsDraft(const Request& request) {
   return request.QueryParam("draft") == std::optional<std::string>("1");
@@ -123,11 +141,17 @@ void AddWarehouseRoutes(Router& router, store::Warehouse& warehouse, std::string
         caller.patient_list = options.with_members;
         return Response::Json(200, std::move(counted->json));
       });
+  // The data manager's operational statistics; other roles get the storage figures only
+  // (StorageStatsJson says why).
   AddGuardedRoute(router, access, "GET", "/api/stats", access::Action::kStats,
-                  [&warehouse](const Request&, Caller&) {
+                  [&warehouse](const Request&, Caller& caller) {
                     auto stats = warehouse.ComputeStats();
                     if (!stats.ok()) return Response::Error(500, stats.status().ToString());
-                    return Response::Json(200, ingest::StatsToJson(*stats, -1));
+                    bool data_manager =
+                        caller.principal.bootstrap ||
+                        (caller.principal.roles & access::Bit(access::Role::kDataManager)) != 0;
+                    if (data_manager) return Response::Json(200, ingest::StatsToJson(*stats, -1));
+                    return Response::Json(200, StorageStatsJson(*stats));
                   });
 }
 

@@ -2,7 +2,8 @@
 // answers are worked out in the comments: code search (prefix, dots and case ignored, system
 // filter, order by patients, limit), age pyramid (deaths and unknown birth years left out),
 // prevalence by département (CIM-10 prefixes, CISP-2 exact codes, each patient once), and
-// weekly consultations and prescriptions by ATC group (ISO weeks, empty weeks kept).
+// weekly consultations and prescriptions by ATC group (ISO weeks, empty weeks kept); and each
+// of them inside a perimeter (population, domains, period).
 #include "query/dashboards.h"
 
 #include <gtest/gtest.h>
@@ -50,11 +51,14 @@ class DashboardsTest : public ::testing::Test {
     // 3: woman born 2000, Paris, T2D by CISP-2 only (T90).
     Patient(3, domain::Sex::kFemale, 2000, "75");
     Event(3, D(2023, 1, 2), Domain::kCondition, "icpc2", "T90");
-    // 4: man, birth year unknown, Paris: counted in Paris's population, not in the pyramid.
+    // 4: man, birth year unknown, Paris: in neither the pyramid nor the prevalence (both count
+    //    the same patients).
     Patient(4, domain::Sex::kMale, 0, "75");
     // 5: woman born 1950, Paris, dead: in neither; E11 code still found by the search.
     Patient(5, domain::Sex::kFemale, 1950, "75", D(2022, 1, 1));
     Event(5, D(2021, 1, 1), Domain::kCondition, "icd10", "E110");
+    // 6: woman born 1990, département unknown: in neither (the prevalence could not place her).
+    Patient(6, domain::Sex::kFemale, 1990, "");
     ASSERT_TRUE(catalog_->Commit().ok());
     index_.Apply(batch_);
   }
@@ -101,6 +105,14 @@ class DashboardsTest : public ::testing::Test {
   uint64_t events_ = 0;
 };
 
+// Search options for `query` within `perimeter`.
+CodeSearchOptions Search(const char* query, const Perimeter* perimeter) {
+  CodeSearchOptions options;
+  options.query = query;
+  options.perimeter = perimeter;
+  return options;
+}
+
 TEST_F(DashboardsTest, CodeSearchByPrefixIgnoringDotsAndCase) {
   // "e11." matches E11.9 (patient 1) and E110 (patient 5): one patient each, then by code.
   auto hits = SearchCodes(index_, *catalog_, {.query = "e11.", .system = std::nullopt});
@@ -122,7 +134,7 @@ TEST_F(DashboardsTest, CodeSearchByPrefixIgnoringDotsAndCase) {
   EXPECT_TRUE(SearchCodes(index_, *catalog_, {.query = "Z99", .system = std::nullopt}).empty());
 }
 
-TEST_F(DashboardsTest, PyramidLeavesOutTheDeadAndUnknownBirthYears) {
+TEST_F(DashboardsTest, PyramidLeavesOutTheDeadAndUnknownBirthYearsOrDepartements) {
   auto bands = AgePyramid(index_, 2024);
   EXPECT_EQ(bands[2].band, "20-29");
   EXPECT_EQ(bands[9].band, "90+");
@@ -131,7 +143,7 @@ TEST_F(DashboardsTest, PyramidLeavesOutTheDeadAndUnknownBirthYears) {
   EXPECT_EQ(bands[6].female, 1);  // patient 1, 64
   int64_t total = 0;
   for (const auto& b : bands) total += b.male + b.female;
-  EXPECT_EQ(total, 3);  // not 4 (no birth year) nor 5 (dead)
+  EXPECT_EQ(total, 3);  // not 4 (no birth year), 5 (dead) nor 6 (no département)
 }
 
 TEST_F(DashboardsTest, PrevalenceByDepartement) {
@@ -141,7 +153,7 @@ TEST_F(DashboardsTest, PrevalenceByDepartement) {
   EXPECT_EQ(rows[0].population, 2);
   EXPECT_EQ(rows[0].patients, 1);  // patient 1 once, whatever its three T2D events
   EXPECT_EQ(rows[1].departement, "75");
-  EXPECT_EQ(rows[1].population, 2);  // patients 3 and 4; 5 is dead
+  EXPECT_EQ(rows[1].population, 1);  // patient 3; 4 has no birth year, 5 is dead
   EXPECT_EQ(rows[1].patients, 1);    // patient 3 by T90
   rows = Prevalence(index_, *catalog_, *FindChronicCondition("hypertension"));
   EXPECT_EQ(rows[0].patients, 1);  // patient 2 by K86
@@ -161,6 +173,79 @@ TEST_F(DashboardsTest, WeeklyConsultationsAndPrescriptions) {
   ASSERT_EQ(drugs.values.size(), 2u);
   EXPECT_EQ(drugs.values[0], (std::vector<int64_t>{2, 0, 0}));  // Monday and Sunday of W10
   EXPECT_EQ(drugs.values[1], (std::vector<int64_t>{0, 0, 1}));
+}
+
+// The pyramid and the prevalence count the same patients, so a reader subtracting the
+// national population from the pyramid's total learns nothing (here: patients 1, 2 and 3).
+TEST_F(DashboardsTest, PyramidAndPrevalenceCountTheSamePatients) {
+  int64_t pyramid = 0;
+  for (const auto& b : AgePyramid(index_, 2024)) pyramid += b.male + b.female;
+  int64_t prevalence = 0;
+  for (const auto& r : Prevalence(index_, *catalog_, *FindChronicCondition("asthma"))) {
+    prevalence += r.population;
+  }
+  EXPECT_EQ(pyramid, 3);
+  EXPECT_EQ(prevalence, pyramid);
+}
+
+// A population without patient 1: the pyramid, the prevalence, the weekly series and the code
+// search lose what is hers, exactly.
+TEST_F(DashboardsTest, APopulationLeavesOutItsOtherPatients) {
+  auto population = std::make_shared<store::PatientSet>();
+  for (uint8_t n = 2; n <= 5; ++n) population->Add(*index_.Find(Key(n)));
+  Perimeter perimeter;
+  perimeter.population = population;
+  auto bands = AgePyramid(index_, 2024, &perimeter);
+  EXPECT_EQ(bands[6].female, 0);  // patient 1 was there
+  EXPECT_EQ(bands[2].female, 1);
+  EXPECT_EQ(bands[3].male, 1);
+  auto rows = Prevalence(index_, *catalog_, *FindChronicCondition("type2_diabetes"), &perimeter);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].population, 1);  // Calvados: patient 2 only
+  EXPECT_EQ(rows[0].patients, 0);
+  EXPECT_EQ(rows[1].patients, 1);
+  WeeklySeries visits = ConsultationsPerWeek(index_, &perimeter);
+  EXPECT_EQ(visits.weeks, (std::vector<std::string>{"2024-W12"}));
+  EXPECT_EQ(visits.values[0], (std::vector<int64_t>{1}));
+  WeeklySeries drugs = PrescriptionsPerWeek(index_, *catalog_, &perimeter);
+  EXPECT_EQ(drugs.names, (std::vector<std::string>{"C"}));
+  auto hits = SearchCodes(index_, *catalog_, Search("T90", &perimeter));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].patients, 1u);  // patient 3
+  // E11.9 is only patient 1's: inside the perimeter it is not in the warehouse.
+  hits = SearchCodes(index_, *catalog_, Search("E11", &perimeter));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].code, "E110");
+}
+
+// Domains and period: only the events of the allowed domains within the period count.
+TEST_F(DashboardsTest, DomainsAndPeriodHideEvents) {
+  Perimeter drugs_only;
+  drugs_only.domains = std::vector<Domain>{Domain::kDrug};
+  auto rows = Prevalence(index_, *catalog_, *FindChronicCondition("type2_diabetes"), &drugs_only);
+  EXPECT_EQ(rows[0].patients, 0);    // conditions are outside the perimeter
+  EXPECT_EQ(rows[0].population, 2);  // demographics are the patient's
+  EXPECT_TRUE(ConsultationsPerWeek(index_, &drugs_only).weeks.empty());
+  EXPECT_EQ(PrescriptionsPerWeek(index_, *catalog_, &drugs_only).names,
+            (std::vector<std::string>{"A", "C"}));
+  EXPECT_TRUE(SearchCodes(index_, *catalog_, Search("T90", &drugs_only)).empty());
+  // March 2024 only: patient 1's E11.9 of 4 March counts, her T90 of 5 April does not, and
+  // patient 3's T90 of 2023 neither.
+  Perimeter march;
+  march.from = D(2024, 3, 1);
+  march.to = D(2024, 3, 31);
+  rows = Prevalence(index_, *catalog_, *FindChronicCondition("type2_diabetes"), &march);
+  EXPECT_EQ(rows[0].patients, 1);
+  EXPECT_EQ(rows[1].patients, 0);
+  EXPECT_TRUE(SearchCodes(index_, *catalog_, Search("T90", &march)).empty());
+  auto hits = SearchCodes(index_, *catalog_, Search("E11.9", &march));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].patients, 1u);
+  Perimeter w12;
+  w12.from = D(2024, 3, 11);
+  WeeklySeries visits = ConsultationsPerWeek(index_, &w12);
+  EXPECT_EQ(visits.weeks, (std::vector<std::string>{"2024-W12"}));
+  EXPECT_EQ(PrescriptionsPerWeek(index_, *catalog_, &w12).names, (std::vector<std::string>{"C"}));
 }
 
 // A warehouse without any visit or prescription: each named series is there, with no week

@@ -1,7 +1,9 @@
 // Population dashboards: age pyramid, prevalence of chronic conditions by département,
 // prescriptions by ATC group and consultations per week (GET /api/dashboards/*, docs/web.md).
 // Each chart offers its image and its data (CSV); counts arrive already through the
-// small-cell rule ("<10" strings are drawn as 0 and shown as sent).
+// project's disclosure rules: a count is a number, "<t" (1 to t - 1) or "suppressed" (hidden
+// so that no small count can be recovered from the totals); strings are drawn as 0 and
+// shown as sent. The pyramid and the prevalence come with their totals (docs/api.md).
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import htm from 'htm';
@@ -30,6 +32,15 @@ function Unavailable({ state }) {
   return html`<p class="error" role="alert">${tr('Erreur : ', 'Error: ')}${(state.body && state.body.error) || state.status}</p>`;
 }
 
+// What "<t" and "suppressed" mean, under a chart that may show them (a project whose
+// threshold is 1 hides nothing).
+function DisclosureNote({ minCell }) {
+  if (!(minCell > 1)) return null;
+  return html`<p class="muted">${tr(
+    `Effectifs de 1 à ${minCell - 1} affichés « <${minCell} » ; « suppressed » : masqué pour qu'aucun petit effectif ne se déduise des totaux.`,
+    `Counts from 1 to ${minCell - 1} are shown as "<${minCell}"; "suppressed": hidden so that no small count can be derived from the totals.`)}</p>`;
+}
+
 function Pyramid() {
   const s = useRoute('/api/dashboards/pyramid');
   if (s.status !== 200) return html`<section class="card"><h2>${tr('Pyramide des âges', 'Age pyramid')}</h2><${Unavailable} state=${s} /></section>`;
@@ -45,9 +56,14 @@ function Pyramid() {
       { name: tr('femmes', 'women'), type: 'bar', stack: 'p', data: bands.map((b) => n(b.female)), itemStyle: { color: '#d6604d' } },
     ],
   };
+  const total = s.body.total;
   return html`<section class="card"><${Chart} id="pyramid" title=${tr('Pyramide des âges', 'Age pyramid')}
-    option=${option} height=${380} table=${{ columns: ['band', 'male', 'female'], rows: bands.map((b) => [b.band, b.male, b.female]) }}
-    summary=${tr('Pyramide des âges des patients par tranche de 10 ans', 'Age pyramid of the patients by 10-year band')} /></section>`;
+    option=${option} height=${380}
+    table=${{ columns: ['band', 'male', 'female', 'total'],
+              rows: [...bands.map((b) => [b.band, b.male, b.female, b.total]), ['total', total.male, total.female, total.total]] }}
+    summary=${tr('Pyramide des âges des patients par tranche de 10 ans', 'Age pyramid of the patients by 10-year band')} />
+    <p data-total="pyramid">${tr('Total', 'Total')} : ${num(total.total)} (${tr('hommes', 'men')} ${num(total.male)}, ${tr('femmes', 'women')} ${num(total.female)})</p>
+    <${DisclosureNote} minCell=${s.body.min_cell} /></section>`;
 }
 
 function Prevalence() {
@@ -58,6 +74,8 @@ function Prevalence() {
   const rows = s.body.rows;
   const title = (c) => tr(c.title_fr, c.title_en);
   const current = s.body.conditions.find((c) => c.name === s.body.condition);
+  const nation = s.body.nation;
+  const percent = (r) => (typeof r.percent === 'number' ? Number(r.percent.toFixed(2)) : null);
   const option = {
     tooltip: { trigger: 'axis' },
     grid: { left: 8, right: 8, top: 8, bottom: 8, containLabel: true },
@@ -71,11 +89,15 @@ function Prevalence() {
       <select name="condition" value=${s.body.condition} onChange=${(e) => setCondition(e.target.value)}>
         ${s.body.conditions.map((c) => html`<option value=${c.name}>${title(c)}</option>`)}</select></label>
     <${Chart} id="prevalence" title=${`${heading} — ${title(current)}`} option=${option} height=${330}
-      table=${{ columns: ['departement', 'name', 'patients', 'population', 'percent'],
-                rows: rows.map((r) => [r.departement, departementNames[r.departement] || '', r.patients, r.population,
-                                       typeof r.percent === 'number' ? Number(r.percent.toFixed(2)) : null]) }}
+      table=${{ columns: ['departement', 'name', 'patients', 'without', 'population', 'percent'],
+                rows: [...rows.map((r) => [r.departement, departementNames[r.departement] || '',
+                                           r.patients, r.without, r.population, percent(r)]),
+                       ['total', 'France', nation.patients, nation.without, nation.population, percent(nation)]] }}
       summary=${tr(`Prévalence de ${title(current)} en pourcentage des patients, par département`,
-                   `Prevalence of ${title(current)} as a percentage of patients, by département`)} /></section>`;
+                   `Prevalence of ${title(current)} as a percentage of patients, by département`)} />
+    <p data-total="prevalence">France : ${num(nation.patients)} / ${num(nation.population)}
+      ${typeof nation.percent === 'number' ? ` (${num(nation.percent, 2)} %)` : ''}</p>
+    <${DisclosureNote} minCell=${s.body.min_cell} /></section>`;
 }
 
 function Weekly({ route, id, title, seriesKey, label }) {
