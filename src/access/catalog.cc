@@ -1,5 +1,7 @@
 #include "access/catalog.h"
 
+#include <nlohmann/json.hpp>
+
 #include "access/sqlite.h"
 #include "crypto/totp.h"
 
@@ -510,6 +512,30 @@ Status AccessCatalog::NoteReleasedCounts(std::string_view user, std::string_view
     P4DP_TRY(s.Bind(1, user).Bind(2, project).Bind(3, count).Bind(4, now_ms).Run());
   }
   return t.Commit();
+}
+
+std::string ProjectToJson(const Project& p, Days today) {
+  using nlohmann::ordered_json;
+  auto day = [](const std::optional<Days>& d) {
+    return d ? ordered_json(FormatIsoDate(*d)) : ordered_json(nullptr);
+  };
+  const bool ended = p.end && today > *p.end;
+  return ordered_json{{"project", p.id},
+                      {"title", p.title},
+                      {"purpose", p.purpose},
+                      {"legal_ref", p.legal_ref},
+                      {"end", day(p.end)},
+                      {"state", p.closed ? "closed"
+                                : ended  ? "ended"
+                                         : "open"},
+                      {"disclosure", DisclosureName(p.disclosure)},
+                      {"min_cell", p.min_cell},
+                      {"domains", p.domains},
+                      {"from", day(p.from)},
+                      {"to", day(p.to)},
+                      {"population", !p.population.empty()},
+                      {"members", p.members}}
+      .dump();
 }
 
 }  // namespace p4dp::access

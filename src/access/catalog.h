@@ -65,6 +65,11 @@ struct Project {
   std::vector<std::string> members{};  // user names
 };
 
+// A project as the command line and the administration route list it: {"project", "title",
+// "purpose", "legal_ref", "end", "state" (open, closed, ended on `today`), "disclosure",
+// "min_cell", "domains", "from", "to", "population" (whether it has one), "members"}.
+std::string ProjectToJson(const Project& p, Days today);
+
 struct Incident {
   int64_t id = 0;
   int64_t time_ms = 0;

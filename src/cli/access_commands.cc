@@ -195,35 +195,15 @@ int RunProjectCreate(ProjectArgs& a) {
   return 0;
 }
 
-ordered_json ProjectJson(const access::Project& p, Days today) {
-  auto day = [](const std::optional<Days>& d) {
-    return d ? ordered_json(FormatIsoDate(*d)) : ordered_json(nullptr);
-  };
-  bool ended = p.end && today > *p.end;
-  return {{"project", p.id},
-          {"title", p.title},
-          {"purpose", p.purpose},
-          {"legal_ref", p.legal_ref},
-          {"end", day(p.end)},
-          {"state", p.closed ? "closed"
-                    : ended  ? "ended"
-                             : "open"},
-          {"disclosure", access::DisclosureName(p.disclosure)},
-          {"min_cell", p.min_cell},
-          {"domains", p.domains},
-          {"from", day(p.from)},
-          {"to", day(p.to)},
-          {"population", !p.population.empty()},
-          {"members", p.members}};
-}
-
 int RunProjectList(const Common&) {
   access::AccessControl* access = Access("project list");
   if (!access) return 1;
   auto projects = access->catalog().ListProjects();
   if (!projects.ok()) return Fail("project list: " + projects.status().ToString());
   ordered_json out = ordered_json::array();
-  for (const access::Project& p : *projects) out.push_back(ProjectJson(p, access->Today()));
+  for (const access::Project& p : *projects) {
+    out.push_back(ordered_json::parse(access::ProjectToJson(p, access->Today())));
+  }
   Print(out);
   return 0;
 }

@@ -48,8 +48,6 @@ std::string IsoTimeMs(int64_t ms) {
   return FormatIsoDate(day) + buf;
 }
 
-json Day(const std::optional<Days>& d) { return d ? json(FormatIsoDate(*d)) : json(nullptr); }
-
 // A query parameter that is a date (YYYY-MM-DD), absent or empty: nullopt.
 Result<std::optional<Days>> DateParam(const Request& request, const char* name) {
   auto text = request.QueryParam(name);
@@ -217,30 +215,13 @@ Response UserResetPassword(access::AccessControl& access, const Request& request
                         json{{"user", name}, {"unlocked", true}, {"password", password}}.dump());
 }
 
-json ProjectJson(const access::Project& p, Days today) {
-  bool ended = p.end && today > *p.end;
-  return {{"project", p.id},
-          {"title", p.title},
-          {"purpose", p.purpose},
-          {"legal_ref", p.legal_ref},
-          {"end", Day(p.end)},
-          {"state", p.closed ? "closed"
-                    : ended  ? "ended"
-                             : "open"},
-          {"disclosure", access::DisclosureName(p.disclosure)},
-          {"min_cell", p.min_cell},
-          {"domains", p.domains},
-          {"from", Day(p.from)},
-          {"to", Day(p.to)},
-          {"population", !p.population.empty()},
-          {"members", p.members}};
-}
-
 Response ProjectList(access::AccessControl& access) {
   auto projects = access.catalog().ListProjects();
   if (!projects.ok()) return Response::Error(500, "the access catalog failed");
   json out = json::array();
-  for (const access::Project& p : *projects) out.push_back(ProjectJson(p, access.Today()));
+  for (const access::Project& p : *projects) {
+    out.push_back(json::parse(access::ProjectToJson(p, access.Today())));
+  }
   return Response::Json(200, json{{"projects", out}}.dump());
 }
 
