@@ -37,7 +37,7 @@ if [ ! -f demo/access-done ]; then
 fi
 # A public-health surveillance project whose small-cell threshold is 1 (spec access.md:
 # "unless the project allows otherwise"): in "demo" (threshold 10) most weekly counts of a
-# département of 20,000 patients are hidden or withheld (docs/access-disclosure.md).
+# département of 10,000 patients are hidden or withheld (docs/access-disclosure.md).
 if [ ! -f demo/veille-done ]; then
   "$p4dp" project create demo/warehouse veille --title "Veille sanitaire" \
     --purpose "public-health surveillance" --min-cell 1 --domain condition "${as[@]}"
