@@ -113,4 +113,14 @@ int AgeInYears(int birth_year, int birth_month, Days on) {
   return age;
 }
 
+std::string FormatIsoTimeMs(int64_t ms) {
+  Days day = static_cast<Days>(ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000);
+  int64_t in_day = ms - int64_t{day} * 86'400'000;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d.%03dZ", static_cast<int>(in_day / 3'600'000),
+                static_cast<int>(in_day / 60'000 % 60), static_cast<int>(in_day / 1000 % 60),
+                static_cast<int>(in_day % 1000));
+  return FormatIsoDate(day) + buf;
+}
+
 }  // namespace p4dp

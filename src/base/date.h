@@ -38,6 +38,8 @@ YearMonthDay ToYearMonthDay(Days days);
 Result<Days> ParseIsoDate(std::string_view text);
 // "YYYY-MM-DD".
 std::string FormatIsoDate(Days days);
+// A time in milliseconds since the Unix epoch, UTC: "2026-12-01T21:26:07.123Z".
+std::string FormatIsoTimeMs(int64_t ms);
 
 IsoWeek ToIsoWeek(Days days);
 // The Monday of `week`; requires a week that exists in that ISO year.

@@ -56,16 +56,6 @@ Result<std::string> ReadPassword(bool from_stdin, bool& generated) {
   return line;
 }
 
-std::string IsoTimeMs(int64_t ms) {
-  Days day = static_cast<Days>(ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000);
-  int64_t in_day = ms - int64_t{day} * 86'400'000;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d.%03dZ", static_cast<int>(in_day / 3'600'000),
-                static_cast<int>(in_day / 60'000 % 60), static_cast<int>(in_day / 1000 % 60),
-                static_cast<int>(in_day % 1000));
-  return FormatIsoDate(day) + buf;
-}
-
 Result<std::optional<Days>> OptionalDate(const std::string& what, const std::string& text) {
   if (text.empty()) return std::optional<Days>();
   auto d = ParseIsoDate(text);
@@ -260,7 +250,7 @@ int RunAuditShow(const AuditArgs& a) {
   if (!entries.ok()) return Fail("audit show: " + entries.status().ToString());
   for (const access::AuditEntry& e : *entries) {
     ordered_json j{{"seq", e.seq},
-                   {"time", IsoTimeMs(e.time_ms)},
+                   {"time", FormatIsoTimeMs(e.time_ms)},
                    {"user", e.user},
                    {"roles", e.roles},
                    {"project", e.project},
@@ -288,7 +278,7 @@ int RunAuditPurge(const AuditArgs& a) {
   }
   auto removed = access->audit().Purge(before_ms);
   if (!removed.ok()) return Fail("audit purge: " + removed.status().ToString());
-  Print({{"purged", *removed}, {"before", IsoTimeMs(before_ms)}});
+  Print({{"purged", *removed}, {"before", FormatIsoTimeMs(before_ms)}});
   return 0;
 }
 
@@ -299,11 +289,12 @@ int RunIncidentList(const Common&, bool all) {
   if (!incidents.ok()) return Fail("incident list: " + incidents.status().ToString());
   ordered_json out = ordered_json::array();
   for (const access::Incident& i : *incidents) {
-    ordered_json j{{"id", i.id},     {"time", IsoTimeMs(i.time_ms)}, {"kind", i.kind},
-                   {"user", i.user}, {"project", i.project},         {"detail", i.detail}};
+    ordered_json j{{"id", i.id},           {"time", FormatIsoTimeMs(i.time_ms)},
+                   {"kind", i.kind},       {"user", i.user},
+                   {"project", i.project}, {"detail", i.detail}};
     if (i.acknowledged_ms != 0) {
       j["acknowledged_by"] = i.acknowledged_by;
-      j["acknowledged"] = IsoTimeMs(i.acknowledged_ms);
+      j["acknowledged"] = FormatIsoTimeMs(i.acknowledged_ms);
     }
     out.push_back(j);
   }

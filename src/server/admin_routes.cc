@@ -38,16 +38,6 @@ Response FromStatus(const Status& s) {
   }
 }
 
-std::string IsoTimeMs(int64_t ms) {
-  Days day = static_cast<Days>(ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000);
-  int64_t in_day = ms - int64_t{day} * 86'400'000;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d.%03dZ", static_cast<int>(in_day / 3'600'000),
-                static_cast<int>(in_day / 60'000 % 60), static_cast<int>(in_day / 1000 % 60),
-                static_cast<int>(in_day % 1000));
-  return FormatIsoDate(day) + buf;
-}
-
 // A query parameter that is a date (YYYY-MM-DD), absent or empty: nullopt.
 Result<std::optional<Days>> DateParam(const Request& request, const char* name) {
   auto text = request.QueryParam(name);
@@ -105,7 +95,7 @@ Response AuditShow(access::AccessControl& access, const Request& request) {
   json out = json::array();
   for (const access::AuditEntry& e : *entries) {
     out.push_back({{"seq", e.seq},
-                   {"time", IsoTimeMs(e.time_ms)},
+                   {"time", FormatIsoTimeMs(e.time_ms)},
                    {"user", e.user},
                    {"roles", e.roles},
                    {"project", e.project},
@@ -134,11 +124,12 @@ Response IncidentList(access::AccessControl& access, const Request& request) {
   if (!incidents.ok()) return Response::Error(500, "the access catalog failed");
   json out = json::array();
   for (const access::Incident& i : *incidents) {
-    json j = {{"id", i.id},     {"time", IsoTimeMs(i.time_ms)}, {"kind", i.kind},
-              {"user", i.user}, {"project", i.project},         {"detail", i.detail}};
+    json j = {{"id", i.id},           {"time", FormatIsoTimeMs(i.time_ms)},
+              {"kind", i.kind},       {"user", i.user},
+              {"project", i.project}, {"detail", i.detail}};
     if (i.acknowledged_ms != 0) {
       j["acknowledged_by"] = i.acknowledged_by;
-      j["acknowledged"] = IsoTimeMs(i.acknowledged_ms);
+      j["acknowledged"] = FormatIsoTimeMs(i.acknowledged_ms);
     }
     out.push_back(std::move(j));
   }

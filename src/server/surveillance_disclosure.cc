@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <string>
+#include <unordered_map>
 
 #include "domain/departement.h"
 #include "domain/patient.h"
@@ -344,13 +345,12 @@ bool AlarmReleasable(access::CellState state, double upper, int64_t threshold) {
 
 namespace {
 
-// The week index of a period label of the view ("2024-W10"); -1 if none.
-int WeekOf(const surveil::SeriesStore::View& view, const std::string& label) {
+// The week index of each period label of the view ("2024-W10").
+std::unordered_map<std::string, int> WeekIndex(const surveil::SeriesStore::View& view) {
+  std::unordered_map<std::string, int> weeks;
   const int n = view.periods(surveil::Granularity::kWeek);
-  for (int w = n - 1; w >= 0; --w) {
-    if (view.PeriodLabel(surveil::Granularity::kWeek, w) == label) return w;
-  }
-  return -1;
+  for (int w = 0; w < n; ++w) weeks.emplace(view.PeriodLabel(surveil::Granularity::kWeek, w), w);
+  return weeks;
 }
 
 std::string HiddenText(access::CellState state, int64_t threshold) {
@@ -378,6 +378,11 @@ Status ProtectResult(surveil::SurveilResult& result, const surveil::SeriesStore:
     return slot.get();
   };
   const auto population = P4DP_TRY(cache.Population(view, threshold, generation));
+  const std::unordered_map<std::string, int> week_of = WeekIndex(view);
+  auto week_index = [&](const std::string& label) {
+    auto it = week_of.find(label);
+    return it == week_of.end() ? -1 : it->second;
+  };
   // A period outside the weeks (there is none: rows are weeks here) is withheld.
   auto state_in = [&](const SurveillanceDisclosure::Weeks& weeks, int week,
                       const surveil::Place& place, int band) {
@@ -386,7 +391,7 @@ Status ProtectResult(surveil::SurveilResult& result, const surveil::SeriesStore:
     return weeks[static_cast<size_t>(week)].cells[CellOf(place, band)];
   };
   for (surveil::SeriesRow& r : result.rows) {
-    const int week = WeekOf(view, r.period);
+    const int week = week_index(r.period);
     const auto count = state_in(*P4DP_TRY(counts_of(r.indicator)), week, r.place, r.band);
     const auto pop = state_in(*population, week, r.place, r.band);
     if (count != access::CellState::kShown) r.count_text = HiddenText(count, threshold);
@@ -399,7 +404,7 @@ Status ProtectResult(surveil::SurveilResult& result, const surveil::SeriesStore:
   }
   std::vector<surveil::Alert> kept;
   for (surveil::Alert& a : result.alerts) {
-    const int week = WeekOf(view, a.period);
+    const int week = week_index(a.period);
     const auto count = state_in(*P4DP_TRY(counts_of(a.indicator)), week, a.place, a.band);
     // An alert tells that the count passed the threshold: left out where that would narrow
     // a hidden count.

@@ -310,3 +310,9 @@ TEST(DateTest, AgeInYearsMatchesRuleOverManyDays) {
 
 }  // namespace
 }  // namespace p4dp
+
+TEST(FormatIsoTimeMs, WritesUtcToTheMillisecondOnBothSidesOfTheEpoch) {
+  EXPECT_EQ(p4dp::FormatIsoTimeMs(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(p4dp::FormatIsoTimeMs(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(p4dp::FormatIsoTimeMs(1'764'624'367'123), "2025-12-01T21:26:07.123Z");
+}
